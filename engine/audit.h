@@ -9,7 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "engine/settlement.h"
 
@@ -18,10 +18,10 @@ namespace gavel {
 using Sha256Digest = std::array<uint8_t, 32>;
 
 // SHA-256 (FIPS 180-4) of `data`.
-Sha256Digest Sha256(std::string_view data);
+Sha256Digest Sha256(absl::string_view data);
 std::string ToHex(const Sha256Digest& digest);
 // Parses 64 hex digits; false on anything else.
-bool FromHex(std::string_view hex, Sha256Digest* out);
+bool FromHex(absl::string_view hex, Sha256Digest* out);
 
 std::string CanonicalSpec(const Settlement& s);
 std::string CanonicalBid(const BidLogEntry& bid);

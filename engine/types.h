@@ -5,7 +5,7 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -74,18 +74,18 @@ enum class SettlementOutcome : uint8_t {
 };
 
 // Upper-case names as in the proto ("ENGLISH", "OPEN", "BID_TOO_LOW", ...).
-std::string_view FormatName(Format f);
-std::string_view StateName(AuctionState s);
-std::string_view SideName(Side s);
-std::string_view RejectReasonName(RejectReason r);  // kNone: "ACCEPTED"
-std::string_view OutcomeName(SettlementOutcome o);
+absl::string_view FormatName(Format f);
+absl::string_view StateName(AuctionState s);
+absl::string_view SideName(Side s);
+absl::string_view RejectReasonName(RejectReason r);  // kNone: "ACCEPTED"
+absl::string_view OutcomeName(SettlementOutcome o);
 // Parses the names above; nullopt-like failure as InvalidArgument.
-absl::StatusOr<Format> ParseFormatName(std::string_view name);
-absl::StatusOr<SettlementOutcome> ParseOutcomeName(std::string_view name);
+absl::StatusOr<Format> ParseFormatName(absl::string_view name);
+absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name);
 
 // "A<number>" and back. ParseAuctionId fails with InvalidArgument.
 std::string FormatAuctionId(AuctionId id);
-absl::StatusOr<AuctionId> ParseAuctionId(std::string_view text);
+absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text);
 // A bid id names one entry of an auction's bid log: "A<number>-<entry>",
 // entry counted from 1.
 std::string FormatBidId(AuctionId id, uint32_t entry);

@@ -1,0 +1,180 @@
+// One auction's state: the parts every format shares (spec, state, bid log,
+// idempotency keys, event history) and the per-format rules behind a small
+// virtual interface. Owned by exactly one shard; never touched by another
+// thread. docs/FORMATS.md explains each format's rules to users.
+#ifndef GAVEL_ENGINE_AUCTION_H_
+#define GAVEL_ENGINE_AUCTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/increment.h"
+#include "engine/settlement.h"
+#include "engine/types.h"
+
+namespace gavel {
+
+// Something that happened to an auction, in per-shard sequence order.
+struct AuctionEvent {
+  enum class Kind : uint8_t {
+    kStateChanged,  // state: OPEN at starts_at, CANCELLED
+    kBidAccepted,   // price_minor, leader, bid_entry, bid_count
+    kPriceTick,     // price_minor (Dutch)
+    kExtended,      // new_ends_at (soft close)
+    kTrade,         // trade (double auctions)
+    kIndicative,    // price_minor, quantity (call market)
+    kClosed,        // settlement
+  };
+  AuctionId auction_id = 0;
+  Sequence sequence = 0;
+  absl::Time at;
+  Kind kind = Kind::kStateChanged;
+  AuctionState state = AuctionState::kUnspecified;
+  int64_t price_minor = 0;
+  int64_t quantity = 0;
+  int64_t bid_count = 0;
+  PrincipalId leader = kNoPrincipal;
+  uint32_t bid_entry = 0;
+  absl::Time new_ends_at;
+  std::shared_ptr<const TradeRecord> trade;
+  std::shared_ptr<const Settlement> settlement;  // kClosed only
+};
+
+// One entry of the in-memory bid log. Compact: names are resolved only when
+// the settlement is built.
+struct BidEntry {
+  Sequence sequence = 0;
+  absl::Time at;
+  int64_t amount_minor = 0;
+  int64_t quantity = 0;
+  PrincipalId bidder = kNoPrincipal;
+  Side side = Side::kNone;
+  RejectReason result = RejectReason::kNone;
+  bool leading_after = false;    // for idempotent replays of the answer
+  int64_t price_after_minor = 0;
+  int64_t minimum_minor = 0;     // the minimum that applied (BID_TOO_LOW)
+};
+
+// A bid as the format sees it. REQUIRES (checked by the engine before the
+// format is asked): the auction is open, at < ends_at, bidder != seller,
+// 0 < amount_minor <= kMaxAmountMinor, quantity >= 1.
+struct BidInput {
+  PrincipalId bidder = kNoPrincipal;
+  int64_t amount_minor = 0;
+  int64_t quantity = 1;
+  Side side = Side::kNone;
+  bool immediate_or_cancel = false;
+  absl::Time at;
+  uint32_t entry = 0;  // this bid's index + 1 in the bid log
+};
+
+// The format's answer to one bid.
+struct BidDecision {
+  RejectReason reason = RejectReason::kNone;
+  int64_t minimum_minor = 0;  // with kBidTooLow: the least that would do
+  bool leading = false;
+  bool close_now = false;  // buy-it-now taken, or sold out
+};
+
+// Who won, as the format decides at close.
+struct CloseOutcome {
+  SettlementOutcome outcome = SettlementOutcome::kUnsoldNoBids;
+  struct Award {
+    PrincipalId bidder = kNoPrincipal;
+    uint32_t entry = 0;
+    int64_t quantity = 0;
+    int64_t price_minor = 0;
+  };
+  std::vector<Award> awards;
+  int64_t clearing_price_minor = 0;
+};
+
+// What a public view shows (GetAuction, ListAuctions).
+struct AuctionView {
+  AuctionId auction_id = 0;
+  PrincipalId seller = kNoPrincipal;
+  AuctionSpec spec;  // reserve_price_minor zeroed in public views
+  bool has_reserve = false;
+  AuctionState state = AuctionState::kUnspecified;
+  int64_t current_price_minor = 0;
+  PrincipalId leader = kNoPrincipal;
+  int64_t bid_count = 0;
+  bool reserve_met = false;
+  bool buy_now_available = false;
+  absl::Time ends_at;
+  Sequence sequence = 0;
+  int64_t quantity_remaining = 0;
+  int64_t next_minimum_bid_minor = 0;
+};
+
+class Auction {
+ public:
+  // REQUIRES: spec validated by MakeAuction (the increment table is valid).
+  Auction(AuctionId id, PrincipalId seller, AuctionSpec spec, absl::Time created_at);
+  virtual ~Auction() = default;
+  Auction(const Auction&) = delete;
+  Auction& operator=(const Auction&) = delete;
+
+  // ---- Per-format rules ----
+  // Decides one bid. Returns a rejection without changing state, or updates
+  // the format's state and says whether the bidder now leads.
+  virtual BidDecision Place(const BidInput& bid) = 0;
+  // Decides the result at close. Called once.
+  virtual CloseOutcome Close() const = 0;
+  virtual int64_t CurrentPrice() const = 0;
+  virtual PrincipalId Leader() const { return kNoPrincipal; }
+  virtual bool ReserveMet() const = 0;
+  virtual bool BuyNowAvailable() const { return false; }
+  // The least a bidder other than the leader may bid now.
+  virtual int64_t NextMinimum() const = 0;
+  // Whether bid amounts and leaders stay hidden until close (sealed formats).
+  virtual bool Sealed() const { return false; }
+  virtual int64_t QuantityRemaining() const { return spec_.quantity; }
+
+  // ---- Shared state, maintained by the engine ----
+  AuctionId id() const { return id_; }
+  PrincipalId seller() const { return seller_; }
+  const AuctionSpec& spec() const { return spec_; }
+  AuctionState state() const { return state_; }
+  absl::Time ends_at() const { return ends_at_; }
+  absl::Time created_at() const { return created_at_; }
+  int64_t accepted_bids() const { return accepted_bids_; }
+  Sequence last_sequence() const { return last_sequence_; }
+  const std::vector<BidEntry>& bids() const { return bids_; }
+  const std::vector<AuctionEvent>& history() const { return history_; }
+  const IncrementLadder& ladder() const { return *ladder_; }
+
+  AuctionView View(bool public_view) const;
+
+ private:
+  friend class Engine;
+
+  const AuctionId id_;
+  const PrincipalId seller_;
+  const AuctionSpec spec_;
+  std::unique_ptr<const IncrementLadder> owned_ladder_;  // a custom ladder
+  const IncrementLadder* const ladder_;                  // Default() or owned_ladder_
+  const absl::Time created_at_;
+  AuctionState state_ = AuctionState::kScheduled;
+  absl::Time ends_at_;
+  int64_t accepted_bids_ = 0;
+  Sequence last_sequence_ = 0;
+  std::vector<BidEntry> bids_;
+  // (bidder, client_bid_id) hashed to 64 bits -> index into bids_.
+  absl::flat_hash_map<uint64_t, uint32_t> client_bid_ids_;
+  std::vector<AuctionEvent> history_;
+};
+
+// Creates the format's Auction, or InvalidArgument naming the offending
+// field, or Unimplemented for a format this build does not run yet.
+absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId seller,
+                                                     AuctionSpec spec, absl::Time created_at);
+
+}  // namespace gavel
+
+#endif  // GAVEL_ENGINE_AUCTION_H_

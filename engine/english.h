@@ -1,0 +1,36 @@
+// ENGLISH: ascending, open, proxy bidding, hidden reserve, buy-it-now and
+// soft close (RULES.md "ENGLISH"; docs/FORMATS.md).
+#ifndef GAVEL_ENGINE_ENGLISH_H_
+#define GAVEL_ENGINE_ENGLISH_H_
+
+#include "engine/auction.h"
+
+namespace gavel {
+
+class EnglishAuction final : public Auction {
+ public:
+  using Auction::Auction;
+
+  BidDecision Place(const BidInput& bid) override;
+  CloseOutcome Close() const override;
+  int64_t CurrentPrice() const override { return price_; }
+  PrincipalId Leader() const override { return leader_; }
+  bool ReserveMet() const override;
+  bool BuyNowAvailable() const override;
+  int64_t NextMinimum() const override;
+
+ private:
+  // Raises the price to the reserve when `maximum` covers it (RULES.md: "if
+  // m >= R > P then P = R").
+  void LiftToReserve(int64_t maximum);
+
+  PrincipalId leader_ = kNoPrincipal;
+  int64_t maximum_ = 0;      // M: the leader's proxy maximum
+  int64_t price_ = 0;        // P: the current price
+  uint32_t leader_entry_ = 0;
+  bool buy_now_taken_ = false;
+};
+
+}  // namespace gavel
+
+#endif  // GAVEL_ENGINE_ENGLISH_H_

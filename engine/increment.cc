@@ -1,0 +1,56 @@
+#include "engine/increment.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace gavel {
+
+const IncrementLadder& IncrementLadder::Default() {
+  static const IncrementLadder* const kDefault = new IncrementLadder({
+      {0, 5},
+      {100, 25},
+      {500, 50},
+      {2500, 100},
+      {10000, 250},
+      {25000, 500},
+      {50000, 1000},
+      {100000, 2500},
+      {250000, 5000},
+      {500000, 10000},
+  });
+  return *kDefault;
+}
+
+absl::StatusOr<IncrementLadder> IncrementLadder::FromTable(
+    const std::vector<IncrementStep>& table) {
+  if (table.empty()) return Default();
+  if (table.size() > 64) {
+    return absl::InvalidArgumentError("increment_table: at most 64 steps");
+  }
+  for (size_t i = 0; i < table.size(); ++i) {
+    const IncrementStep& s = table[i];
+    if (i == 0 && s.from_minor != 0) {
+      return absl::InvalidArgumentError("increment_table[0].from_minor: the first step must start at 0");
+    }
+    if (i > 0 && s.from_minor <= table[i - 1].from_minor) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "increment_table[", i, "].from_minor: steps must be in strictly increasing order"));
+    }
+    if (s.step_minor <= 0 || s.step_minor > 1'000'000'000'000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("increment_table[", i, "].step_minor: must be positive"));
+    }
+  }
+  return IncrementLadder(table);
+}
+
+int64_t IncrementLadder::Step(int64_t x) const {
+  // Ladders are short (10 steps by default): a linear scan from the top
+  // beats a binary search here.
+  for (size_t i = steps_.size(); i-- > 0;) {
+    if (x >= steps_[i].from_minor) return steps_[i].step_minor;
+  }
+  return steps_.front().step_minor;
+}
+
+}  // namespace gavel

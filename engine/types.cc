@@ -1,0 +1,81 @@
+#include "engine/types.h"
+
+#include <array>
+#include <cctype>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace gavel {
+namespace {
+
+constexpr std::array<absl::string_view, 11> kFormatNames = {
+    "FORMAT_UNSPECIFIED", "ENGLISH",         "DUTCH",
+    "SEALED_FIRST_PRICE", "SEALED_SECOND_PRICE", "MULTI_UNIT_UNIFORM",
+    "MULTI_UNIT_PAY_AS_BID", "REVERSE_ENGLISH", "REVERSE_SEALED",
+    "DOUBLE_CONTINUOUS",  "DOUBLE_CALL"};
+constexpr std::array<absl::string_view, 6> kStateNames = {
+    "AUCTION_STATE_UNSPECIFIED", "SCHEDULED", "OPEN", "CLOSED", "SETTLED", "CANCELLED"};
+constexpr std::array<absl::string_view, 9> kRejectNames = {
+    "ACCEPTED",          "BID_TOO_LOW",        "AUCTION_NOT_OPEN",
+    "AUCTION_CLOSED",    "SELF_BID",           "QUANTITY_UNAVAILABLE",
+    "CURRENCY_MISMATCH", "BID_NOT_IMPROVING",  "AMOUNT_OVERFLOW"};
+constexpr std::array<absl::string_view, 5> kOutcomeNames = {
+    "SETTLEMENT_OUTCOME_UNSPECIFIED", "SOLD", "UNSOLD_NO_BIDS", "UNSOLD_RESERVE_NOT_MET",
+    "CANCELLED"};
+
+template <size_t N>
+absl::string_view NameAt(const std::array<absl::string_view, N>& names, size_t i) {
+  return i < N ? names[i] : absl::string_view("UNKNOWN");
+}
+
+}  // namespace
+
+absl::string_view FormatName(Format f) { return NameAt(kFormatNames, static_cast<size_t>(f)); }
+absl::string_view StateName(AuctionState s) { return NameAt(kStateNames, static_cast<size_t>(s)); }
+absl::string_view RejectReasonName(RejectReason r) {
+  return NameAt(kRejectNames, static_cast<size_t>(r));
+}
+absl::string_view OutcomeName(SettlementOutcome o) {
+  return NameAt(kOutcomeNames, static_cast<size_t>(o));
+}
+absl::string_view SideName(Side s) {
+  switch (s) {
+    case Side::kBuy: return "BUY";
+    case Side::kSell: return "SELL";
+    case Side::kNone: break;
+  }
+  return "NONE";
+}
+
+absl::StatusOr<Format> ParseFormatName(absl::string_view name) {
+  for (size_t i = 1; i < kFormatNames.size(); ++i) {
+    if (kFormatNames[i] == name) return static_cast<Format>(i);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown format \"", name, "\""));
+}
+
+absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name) {
+  for (size_t i = 1; i < kOutcomeNames.size(); ++i) {
+    if (kOutcomeNames[i] == name) return static_cast<SettlementOutcome>(i);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown outcome \"", name, "\""));
+}
+
+std::string FormatAuctionId(AuctionId id) { return absl::StrCat("A", id); }
+
+absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text) {
+  AuctionId id = 0;
+  if (text.size() < 2 || text[0] != 'A' || !std::isdigit(static_cast<unsigned char>(text[1])) ||
+      !absl::SimpleAtoi(text.substr(1), &id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("auction_id: \"", text, "\" is not an auction id (like A17)"));
+  }
+  return id;
+}
+
+std::string FormatBidId(AuctionId id, uint32_t entry) { return absl::StrCat("A", id, "-", entry); }
+
+}  // namespace gavel

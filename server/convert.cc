@@ -1,0 +1,285 @@
+#include "server/convert.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/money.h"
+
+namespace gavel {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t seconds = micros / 1'000'000;
+  int64_t rem = micros % 1'000'000;
+  if (rem < 0) {
+    rem += 1'000'000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rem * 1000));
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+void ToProto(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t micros = absl::ToInt64Microseconds(d);
+  out->set_seconds(micros / 1'000'000);
+  out->set_nanos(static_cast<int32_t>((micros % 1'000'000) * 1000));
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+bool ValidTimestamp(const google::protobuf::Timestamp& t) {
+  // RFC 3339 range, 0001-01-01 to 9999-12-31, as google.protobuf.Timestamp.
+  return t.seconds() >= -62135596800 && t.seconds() <= 253402300799 && t.nanos() >= 0 &&
+         t.nanos() < 1'000'000'000;
+}
+
+bool ValidDuration(const google::protobuf::Duration& d) {
+  return d.seconds() >= 0 && d.nanos() >= 0 && d.nanos() < 1'000'000'000 &&
+         d.seconds() <= 10LL * 366 * 86400;
+}
+
+absl::Status CheckDuration(absl::string_view field, const google::protobuf::Duration& d) {
+  if (!ValidDuration(d)) return Invalid(field, "must be a non-negative duration");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now,
+                             AuctionSpec* spec) {
+  if (req.request_id().empty()) return Invalid("request_id", "is required (an idempotency key)");
+  if (req.request_id().size() > 128) return Invalid("request_id", "at most 128 bytes");
+  if (!v1::Format_IsValid(req.format()) || req.format() == v1::FORMAT_UNSPECIFIED) {
+    return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");
+  }
+  spec->title = req.item().title();
+  spec->description = req.item().description();
+  spec->category = req.item().category();
+  spec->format = static_cast<Format>(req.format());
+  spec->currency = req.currency();
+  spec->quantity = req.quantity() == 0 ? 1 : req.quantity();
+  spec->start_price_minor = req.start_price_minor();
+  spec->reserve_price_minor = req.reserve_price_minor();
+  spec->buy_now_price_minor = req.buy_now_price_minor();
+  if (req.has_starts_at()) {
+    if (!ValidTimestamp(req.starts_at())) return Invalid("starts_at", "is not a valid time");
+    spec->starts_at = std::max(FromProto(req.starts_at()), now);
+  } else {
+    spec->starts_at = now;
+  }
+  if (req.has_ends_at() == req.has_duration()) {
+    return Invalid("ends_at", "give exactly one of ends_at and duration");
+  }
+  if (req.has_ends_at()) {
+    if (!ValidTimestamp(req.ends_at())) return Invalid("ends_at", "is not a valid time");
+    spec->ends_at = FromProto(req.ends_at());
+    if (spec->ends_at <= now) return Invalid("ends_at", "must be in the future");
+  } else {
+    if (auto st = CheckDuration("duration", req.duration()); !st.ok()) return st;
+    if (FromProto(req.duration()) <= absl::ZeroDuration()) {
+      return Invalid("duration", "must be positive");
+    }
+    spec->ends_at = spec->starts_at + FromProto(req.duration());
+  }
+  if (req.has_soft_close()) {
+    const v1::SoftClose& sc = req.soft_close();
+    if (auto st = CheckDuration("soft_close.window", sc.window()); !st.ok()) return st;
+    if (auto st = CheckDuration("soft_close.extension", sc.extension()); !st.ok()) return st;
+    if (auto st = CheckDuration("soft_close.cap", sc.cap()); !st.ok()) return st;
+    spec->soft_close.enabled = true;
+    spec->soft_close.window = FromProto(sc.window());
+    spec->soft_close.extension = FromProto(sc.extension());
+    spec->soft_close.cap = FromProto(sc.cap());
+  }
+  if (req.has_dutch()) {
+    if (auto st = CheckDuration("dutch.tick_interval", req.dutch().tick_interval()); !st.ok()) {
+      return st;
+    }
+    spec->dutch.decrement_minor = req.dutch().decrement_minor();
+    spec->dutch.tick_interval = FromProto(req.dutch().tick_interval());
+    spec->dutch.floor_price_minor = req.dutch().floor_price_minor();
+  }
+  for (const v1::IncrementStep& step : req.increment_table()) {
+    spec->increment_table.push_back({step.from_minor(), step.step_minor()});
+  }
+  return absl::OkStatus();
+}
+
+void SpecToProto(const AuctionSpec& spec, v1::AuctionSpec* out) {
+  out->mutable_item()->set_title(spec.title);
+  out->mutable_item()->set_description(spec.description);
+  out->mutable_item()->set_category(spec.category);
+  out->set_format(static_cast<v1::Format>(spec.format));
+  out->set_currency(spec.currency);
+  out->set_quantity(spec.quantity);
+  out->set_start_price_minor(spec.start_price_minor);
+  out->set_reserve_price_minor(spec.reserve_price_minor);
+  out->set_buy_now_price_minor(spec.buy_now_price_minor);
+  ToProto(spec.starts_at, out->mutable_starts_at());
+  ToProto(spec.ends_at, out->mutable_ends_at());
+  if (spec.soft_close.enabled) {
+    ToProto(spec.soft_close.window, out->mutable_soft_close()->mutable_window());
+    ToProto(spec.soft_close.extension, out->mutable_soft_close()->mutable_extension());
+    ToProto(spec.soft_close.cap, out->mutable_soft_close()->mutable_cap());
+  }
+  if (spec.format == Format::kDutch) {
+    out->mutable_dutch()->set_decrement_minor(spec.dutch.decrement_minor);
+    ToProto(spec.dutch.tick_interval, out->mutable_dutch()->mutable_tick_interval());
+    out->mutable_dutch()->set_floor_price_minor(spec.dutch.floor_price_minor);
+  }
+  for (const IncrementStep& step : spec.increment_table) {
+    v1::IncrementStep* s = out->add_increment_table();
+    s->set_from_minor(step.from_minor);
+    s->set_step_minor(step.step_minor);
+  }
+}
+
+void ViewToProto(const AuctionView& v, const PrincipalNames& names, v1::Auction* out) {
+  out->set_auction_id(FormatAuctionId(v.auction_id));
+  out->set_seller_id(std::string(names.Name(v.seller)));
+  SpecToProto(v.spec, out->mutable_spec());
+  out->set_state(static_cast<v1::AuctionState>(v.state));
+  out->set_current_price_minor(v.current_price_minor);
+  if (v.leader != kNoPrincipal) out->set_leading_bidder_id(std::string(names.Name(v.leader)));
+  out->set_bid_count(v.bid_count);
+  out->set_reserve_met(v.reserve_met);
+  ToProto(v.ends_at, out->mutable_ends_at());
+  ToProto(v.spec.starts_at, out->mutable_starts_at());
+  out->set_sequence(v.sequence);
+  out->set_has_reserve(v.has_reserve);
+  out->set_buy_now_available(v.buy_now_available);
+  out->set_quantity_remaining(v.quantity_remaining);
+  out->set_next_minimum_bid_minor(v.next_minimum_bid_minor);
+}
+
+void SettlementToProto(const Settlement& s, bool with_bids, v1::Settlement* out) {
+  out->set_auction_id(s.auction_id);
+  out->set_seller_id(s.seller_id);
+  SpecToProto(s.spec, out->mutable_spec());
+  out->set_outcome(static_cast<v1::SettlementOutcome>(s.outcome));
+  for (const Winner& w : s.winners) {
+    v1::Winner* pw = out->add_winners();
+    pw->set_bidder_id(w.bidder_id);
+    pw->set_quantity(w.quantity);
+    pw->set_price_minor(w.price_minor);
+    pw->set_bid_id(w.bid_id);
+  }
+  for (const TradeRecord& t : s.trades) {
+    v1::Trade* pt = out->add_trades();
+    pt->set_buy_bid_id(t.buy_bid_id);
+    pt->set_sell_bid_id(t.sell_bid_id);
+    pt->set_buyer_id(t.buyer_id);
+    pt->set_seller_id(t.seller_id);
+    pt->set_price_minor(t.price_minor);
+    pt->set_quantity(t.quantity);
+  }
+  out->set_clearing_price_minor(s.clearing_price_minor);
+  ToProto(s.closed_at, out->mutable_closed_at());
+  ToProto(s.created_at, out->mutable_created_at());
+  out->set_final_hash(s.final_hash);
+  out->set_spec_hash(s.spec_hash);
+  if (!with_bids) return;
+  for (const BidLogEntry& b : s.bids) {
+    v1::BidRecord* pb = out->add_bids();
+    pb->set_sequence(b.sequence);
+    pb->set_bid_id(b.bid_id);
+    pb->set_bidder_id(b.bidder_id);
+    pb->set_amount_minor(b.amount_minor);
+    pb->set_quantity(b.quantity);
+    pb->set_side(static_cast<v1::Side>(b.side));
+    ToProto(b.at, pb->mutable_at());
+    pb->set_result(b.result);
+    pb->set_hash(b.hash);
+  }
+}
+
+void EventToProto(const AuctionEvent& e, const PrincipalNames& names, v1::AuctionEvent* out) {
+  out->Clear();
+  out->set_auction_id(FormatAuctionId(e.auction_id));
+  out->set_sequence(e.sequence);
+  ToProto(e.at, out->mutable_at());
+  switch (e.kind) {
+    case AuctionEvent::Kind::kStateChanged:
+      out->set_state_changed(static_cast<v1::AuctionState>(e.state));
+      break;
+    case AuctionEvent::Kind::kBidAccepted: {
+      v1::BidAccepted* b = out->mutable_bid_accepted();
+      b->set_bid_id(FormatBidId(e.auction_id, e.bid_entry));
+      b->set_price_minor(e.price_minor);
+      if (e.leader != kNoPrincipal) b->set_leading_bidder_id(std::string(names.Name(e.leader)));
+      b->set_bid_count(e.bid_count);
+      break;
+    }
+    case AuctionEvent::Kind::kPriceTick:
+      out->mutable_price_tick()->set_price_minor(e.price_minor);
+      break;
+    case AuctionEvent::Kind::kExtended:
+      ToProto(e.new_ends_at, out->mutable_extended()->mutable_new_ends_at());
+      break;
+    case AuctionEvent::Kind::kTrade:
+      if (e.trade != nullptr) {
+        v1::Trade* t = out->mutable_trade();
+        t->set_buy_bid_id(e.trade->buy_bid_id);
+        t->set_sell_bid_id(e.trade->sell_bid_id);
+        t->set_buyer_id(e.trade->buyer_id);
+        t->set_seller_id(e.trade->seller_id);
+        t->set_price_minor(e.trade->price_minor);
+        t->set_quantity(e.trade->quantity);
+      }
+      break;
+    case AuctionEvent::Kind::kIndicative:
+      out->mutable_indicative()->set_price_minor(e.price_minor);
+      out->mutable_indicative()->set_volume(e.quantity);
+      break;
+    case AuctionEvent::Kind::kClosed: {
+      v1::Closed* c = out->mutable_closed();
+      if (e.settlement != nullptr) {
+        c->set_outcome(static_cast<v1::SettlementOutcome>(e.settlement->outcome));
+        for (const Winner& w : e.settlement->winners) {
+          v1::Winner* pw = c->add_winners();
+          pw->set_bidder_id(w.bidder_id);
+          pw->set_quantity(w.quantity);
+          pw->set_price_minor(w.price_minor);
+          pw->set_bid_id(w.bid_id);
+        }
+        c->set_clearing_price_minor(e.settlement->clearing_price_minor);
+        c->set_final_hash(e.settlement->final_hash);
+      }
+      break;
+    }
+  }
+}
+
+void BidResultToProto(const BidResult& r, v1::PlaceBidResponse* out) {
+  out->set_auction_id(FormatAuctionId(r.auction_id));
+  if (r.entry != 0) out->set_bid_id(FormatBidId(r.auction_id, r.entry));
+  out->set_outcome(r.reason == RejectReason::kNone ? v1::ACCEPTED : v1::REJECTED);
+  out->set_reject_reason(static_cast<v1::RejectReason>(r.reason));
+  if (r.reason == RejectReason::kNone) {
+    out->set_message(r.leading ? "accepted: you are the leading bidder"
+                               : "accepted, but another bidder's maximum is higher");
+  } else {
+    out->set_message(r.message);
+  }
+  out->set_leading(r.leading);
+  out->set_current_price_minor(r.current_price_minor);
+  out->set_sequence(r.sequence);
+}
+
+}  // namespace gavel

@@ -1,0 +1,39 @@
+// Conversions between the wire types (gavel.v1) and the engine's types, and
+// between absl::Status and grpc::Status. The one place that knows both.
+#ifndef GAVEL_SERVER_CONVERT_H_
+#define GAVEL_SERVER_CONVERT_H_
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "engine/auction.h"
+#include "engine/engine.h"
+#include "engine/settlement.h"
+#include "gavel/v1/gavel.pb.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/support/status.h"
+
+namespace gavel {
+
+grpc::Status ToGrpc(const absl::Status& status);
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out);
+absl::Time FromProto(const google::protobuf::Timestamp& t);
+void ToProto(absl::Duration d, google::protobuf::Duration* out);
+absl::Duration FromProto(const google::protobuf::Duration& d);
+
+// Checks the request's fields (InvalidArgument naming the first bad field)
+// and resolves relative times against `now` into an absolute spec. The
+// engine validates the rules of the format itself.
+absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now,
+                             AuctionSpec* spec);
+
+void SpecToProto(const AuctionSpec& spec, v1::AuctionSpec* out);
+void ViewToProto(const AuctionView& view, const PrincipalNames& names, v1::Auction* out);
+void EventToProto(const AuctionEvent& event, const PrincipalNames& names, v1::AuctionEvent* out);
+void SettlementToProto(const Settlement& s, bool with_bids, v1::Settlement* out);
+void BidResultToProto(const BidResult& r, v1::PlaceBidResponse* out);
+
+}  // namespace gavel
+
+#endif  // GAVEL_SERVER_CONVERT_H_

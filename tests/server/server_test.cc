@@ -1,0 +1,343 @@
+// The server in-process on 127.0.0.1:0, without a database, driven through
+// the generated stubs; time is a ManualClock so closing is deterministic.
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/clock.h"
+#include "gavel/v1/gavel.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "gtest/gtest.h"
+#include "server/convert.h"
+#include "server/server.h"
+#include "grpcpp/generic/generic_stub.h"
+#include <future>
+
+namespace gavel {
+namespace {
+
+using v1::Auction;
+using v1::CreateAuctionRequest;
+using v1::PlaceBidRequest;
+using v1::PlaceBidResponse;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(
+        "seller-token alice seller\n"
+        "alice-bids alice bidder\n"
+        "bob-token bob bidder\n"
+        "carol-token carol bidder\n"
+        "audit-token audrey auditor\n");
+    ASSERT_TRUE(tokens.ok());
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.clock = &clock_;
+    absl::StatusOr<std::unique_ptr<GavelServer>> server =
+        GavelServer::Start(options, *std::move(tokens));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    seller_ = v1::SellerService::NewStub(channel_);
+    bidder_ = v1::BidderService::NewStub(channel_);
+    auctions_ = v1::AuctionService::NewStub(channel_);
+    audit_ = v1::AuditService::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return ctx;
+  }
+
+  CreateAuctionRequest EnglishRequest(const std::string& request_id) {
+    CreateAuctionRequest req;
+    req.set_request_id(request_id);
+    req.mutable_item()->set_title("Fountain pen");
+    req.set_format(v1::ENGLISH);
+    req.set_currency("EUR");
+    req.set_start_price_minor(1000);
+    ToProto(absl::Minutes(10), req.mutable_duration());
+    return req;
+  }
+
+  Auction Create(const CreateAuctionRequest& req) {
+    Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return a;
+  }
+
+  grpc::Status Bid(const std::string& token, const std::string& auction_id, int64_t amount,
+                   const std::string& client_bid_id, PlaceBidResponse* resp) {
+    PlaceBidRequest req;
+    req.set_auction_id(auction_id);
+    req.set_amount_minor(amount);
+    req.set_client_bid_id(client_bid_id);
+    return bidder_->PlaceBid(As(token).get(), req, resp);
+  }
+
+  ManualClock clock_{kStart};
+  std::unique_ptr<GavelServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SellerService::Stub> seller_;
+  std::unique_ptr<v1::BidderService::Stub> bidder_;
+  std::unique_ptr<v1::AuctionService::Stub> auctions_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
+};
+
+TEST_F(ServerTest, MissingOrUnknownTokenIsUnauthenticated) {
+  Auction a;
+  EXPECT_EQ(seller_->CreateAuction(As("").get(), EnglishRequest("r1"), &a).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(seller_->CreateAuction(As("forged").get(), EnglishRequest("r1"), &a).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  v1::GetAuctionRequest get;
+  get.set_auction_id("A1");
+  EXPECT_EQ(auctions_->GetAuction(As("").get(), get, &a).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ServerTest, WrongRoleIsPermissionDenied) {
+  Auction a = Create(EnglishRequest("r1"));
+  PlaceBidResponse resp;
+  EXPECT_EQ(Bid("audit-token", a.auction_id(), 2000, "b1", &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  Auction b;
+  EXPECT_EQ(seller_->CreateAuction(As("bob-token").get(), EnglishRequest("r2"), &b).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ListSettlementsRequest list;
+  v1::ListSettlementsResponse settlements;
+  EXPECT_EQ(audit_->ListSettlements(As("bob-token").get(), list, &settlements).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ServerTest, MalformedRequestsNameTheField) {
+  struct Case {
+    std::string name;
+    std::function<void(CreateAuctionRequest*)> mutate;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {"no request id", [](CreateAuctionRequest* r) { r->clear_request_id(); }, "request_id"},
+      {"no title", [](CreateAuctionRequest* r) { r->mutable_item()->clear_title(); },
+       "item.title"},
+      {"lower-case currency", [](CreateAuctionRequest* r) { r->set_currency("eur"); },
+       "currency"},
+      {"no format", [](CreateAuctionRequest* r) { r->set_format(v1::FORMAT_UNSPECIFIED); },
+       "format"},
+      {"zero start", [](CreateAuctionRequest* r) { r->set_start_price_minor(0); },
+       "start_price_minor"},
+      {"both end and duration",
+       [](CreateAuctionRequest* r) { ToProto(kStart + absl::Hours(1), r->mutable_ends_at()); },
+       "ends_at"},
+      {"reserve below start", [](CreateAuctionRequest* r) { r->set_reserve_price_minor(500); },
+       "reserve_price_minor"},
+  };
+  for (const Case& c : cases) {
+    CreateAuctionRequest req = EnglishRequest("r-" + c.name);
+    c.mutate(&req);
+    Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_NE(st.error_message().find(c.field), std::string::npos)
+        << c.name << ": " << st.error_message();
+  }
+  Auction a = Create(EnglishRequest("ok"));
+  PlaceBidResponse resp;
+  grpc::Status st = Bid("bob-token", a.auction_id(), 2000, "", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("client_bid_id"), std::string::npos);
+  st = Bid("bob-token", "not-an-id", 2000, "b1", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("auction_id"), std::string::npos);
+  st = Bid("bob-token", a.auction_id(), -5, "b2", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("amount_minor"), std::string::npos);
+}
+
+TEST_F(ServerTest, UnknownAuctionIsNotFound) {
+  PlaceBidResponse resp;
+  EXPECT_EQ(Bid("bob-token", "A999999", 2000, "b1", &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::GetAuctionRequest get;
+  get.set_auction_id("A999999");
+  Auction a;
+  EXPECT_EQ(auctions_->GetAuction(As("bob-token").get(), get, &a).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::WatchAuctionRequest watch;
+  watch.set_auction_id("A999999");
+  auto ctx = As("bob-token");
+  auto reader = auctions_->WatchAuction(ctx.get(), watch);
+  v1::AuctionEvent e;
+  EXPECT_FALSE(reader->Read(&e));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, FormatsNotBuiltYetAreUnimplemented) {
+  CreateAuctionRequest req = EnglishRequest("dutch");
+  req.set_format(v1::DUTCH);
+  Auction a;
+  grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(st.error_message().find("DUTCH"), std::string::npos);
+}
+
+TEST_F(ServerTest, RepeatedClientBidIdReturnsTheFirstAnswer) {
+  Auction a = Create(EnglishRequest("r1"));
+  PlaceBidResponse first, again, other;
+  ASSERT_TRUE(Bid("bob-token", a.auction_id(), 5000, "bob-1", &first).ok());
+  EXPECT_EQ(first.outcome(), v1::ACCEPTED);
+  ASSERT_TRUE(Bid("carol-token", a.auction_id(), 3000, "carol-1", &other).ok());
+  // The retry with a different amount changes nothing and answers as before.
+  ASSERT_TRUE(Bid("bob-token", a.auction_id(), 9000, "bob-1", &again).ok());
+  EXPECT_EQ(again.bid_id(), first.bid_id());
+  EXPECT_EQ(again.sequence(), first.sequence());
+  EXPECT_EQ(again.current_price_minor(), first.current_price_minor());
+  v1::GetAuctionRequest get;
+  get.set_auction_id(a.auction_id());
+  Auction now;
+  ASSERT_TRUE(auctions_->GetAuction(As("bob-token").get(), get, &now).ok());
+  EXPECT_EQ(now.bid_count(), 2);
+  EXPECT_EQ(now.leading_bidder_id(), "bob");
+  // Proxy: carol's 30.00 is beaten by one increment (3000 + 100).
+  EXPECT_EQ(now.current_price_minor(), 3100);
+  // The same key from another bidder is another bid.
+  PlaceBidResponse carol_again;
+  ASSERT_TRUE(Bid("carol-token", a.auction_id(), 6000, "bob-1", &carol_again).ok());
+  EXPECT_NE(carol_again.bid_id(), first.bid_id());
+  // CreateAuction is idempotent too.
+  Auction again_created = Create(EnglishRequest("r1"));
+  EXPECT_EQ(again_created.auction_id(), a.auction_id());
+}
+
+TEST_F(ServerTest, SellerBiddingWithAnotherTokenIsSelfBid) {
+  Auction a = Create(EnglishRequest("r1"));
+  PlaceBidResponse resp;
+  ASSERT_TRUE(Bid("alice-bids", a.auction_id(), 2000, "x", &resp).ok());
+  EXPECT_EQ(resp.outcome(), v1::REJECTED);
+  EXPECT_EQ(resp.reject_reason(), v1::SELF_BID);
+  EXPECT_FALSE(resp.message().empty());
+}
+
+TEST_F(ServerTest, LowBidIsRejectedWithTheMinimum) {
+  Auction a = Create(EnglishRequest("r1"));
+  PlaceBidResponse resp;
+  ASSERT_TRUE(Bid("bob-token", a.auction_id(), 999, "x", &resp).ok());
+  EXPECT_EQ(resp.outcome(), v1::REJECTED);
+  EXPECT_EQ(resp.reject_reason(), v1::BID_TOO_LOW);
+  EXPECT_NE(resp.message().find("10.00 EUR"), std::string::npos) << resp.message();
+}
+
+TEST_F(ServerTest, WatchReceivesEveryEventInOrderAndEndsAfterClose) {
+  CreateAuctionRequest req = EnglishRequest("r1");
+  v1::SoftClose* sc = req.mutable_soft_close();
+  ToProto(absl::Minutes(2), sc->mutable_window());
+  ToProto(absl::Minutes(2), sc->mutable_extension());
+  ToProto(absl::Minutes(10), sc->mutable_cap());
+  Auction a = Create(req);
+
+  std::vector<v1::AuctionEvent> events;
+  grpc::Status watch_status;
+  auto watch_ctx = As("carol-token");
+  watch_ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::WatchAuctionRequest watch;
+  watch.set_auction_id(a.auction_id());
+  watch.set_from_sequence(1);  // from the start: includes the OPEN event
+  std::thread watcher([&] {
+    auto reader = auctions_->WatchAuction(watch_ctx.get(), watch);
+    v1::AuctionEvent e;
+    while (reader->Read(&e)) events.push_back(e);
+    watch_status = reader->Finish();
+  });
+
+  PlaceBidResponse r;
+  ASSERT_TRUE(Bid("bob-token", a.auction_id(), 2000, "b1", &r).ok());
+  ASSERT_TRUE(Bid("carol-token", a.auction_id(), 1500, "c1", &r).ok());
+  clock_.Advance(absl::Minutes(9));  // inside the soft-close window
+  ASSERT_TRUE(Bid("carol-token", a.auction_id(), 3000, "c2", &r).ok());
+  EXPECT_TRUE(r.leading());
+  clock_.Advance(absl::Minutes(4));  // past the extended end (10 + 1 + ... )
+  v1::GetAuctionRequest get;
+  get.set_auction_id(a.auction_id());
+  Auction closed;
+  ASSERT_TRUE(auctions_->GetAuction(As("bob-token").get(), get, &closed).ok());
+  EXPECT_EQ(closed.state(), v1::CLOSED);
+  watcher.join();
+
+  ASSERT_TRUE(watch_status.ok()) << watch_status.error_message();
+  ASSERT_GE(events.size(), 6u);
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_LT(events[i - 1].sequence(), events[i].sequence());
+  }
+  EXPECT_EQ(events[0].state_changed(), v1::OPEN);
+  EXPECT_TRUE(events[1].has_bid_accepted());
+  EXPECT_EQ(events[1].bid_accepted().leading_bidder_id(), "bob");
+  EXPECT_TRUE(events[2].has_bid_accepted());
+  EXPECT_EQ(events[2].bid_accepted().price_minor(), 1600);
+  EXPECT_TRUE(events[3].has_bid_accepted());
+  EXPECT_EQ(events[3].bid_accepted().leading_bidder_id(), "carol");
+  EXPECT_TRUE(events[4].has_extended());
+  EXPECT_EQ(FromProto(events[4].extended().new_ends_at()), kStart + absl::Minutes(11));
+  const v1::AuctionEvent& last = events.back();
+  ASSERT_TRUE(last.has_closed());
+  EXPECT_EQ(last.closed().outcome(), v1::SOLD);
+  ASSERT_EQ(last.closed().winners_size(), 1);
+  EXPECT_EQ(last.closed().winners(0).bidder_id(), "carol");
+  EXPECT_EQ(last.closed().winners(0).price_minor(), 2100);
+}
+
+TEST_F(ServerTest, ListsAuctionsWithFiltersAndPages) {
+  for (int i = 0; i < 5; ++i) Create(EnglishRequest("r" + std::to_string(i)));
+  v1::ListAuctionsRequest req;
+  req.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListAuctionsResponse resp;
+    ASSERT_TRUE(auctions_->ListAuctions(As("bob-token").get(), req, &resp).ok());
+    for (const auto& a : resp.auctions()) seen.push_back(a.auction_id());
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  req.set_page_token("garbage");
+  v1::ListAuctionsResponse resp;
+  EXPECT_EQ(auctions_->ListAuctions(As("bob-token").get(), req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServerTest, HealthServesAndAuditWithoutDatabaseSaysSo) {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest; the
+  // answer HealthCheckResponse{status: SERVING (1)} encodes as 08 01.
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer request, response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&done](grpc::Status st) { done.set_value(st); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  v1::GetSettlementRequest get;
+  get.set_auction_id("A1");
+  v1::Settlement s;
+  EXPECT_EQ(audit_->GetSettlement(As("audit-token").get(), get, &s).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace gavel

@@ -285,7 +285,8 @@ TEST_F(ServerTest, WatchReceivesEveryEventInOrderAndEndsAfterClose) {
   EXPECT_TRUE(events[1].has_bid_accepted());
   EXPECT_EQ(events[1].bid_accepted().leading_bidder_id(), "bob");
   EXPECT_TRUE(events[2].has_bid_accepted());
-  EXPECT_EQ(events[2].bid_accepted().price_minor(), 1600);
+  // bob's proxy answers carol's 15.00 with 15.00 + inc(15.00) = 15.50.
+  EXPECT_EQ(events[2].bid_accepted().price_minor(), 1550);
   EXPECT_TRUE(events[3].has_bid_accepted());
   EXPECT_EQ(events[3].bid_accepted().leading_bidder_id(), "carol");
   EXPECT_TRUE(events[4].has_extended());
@@ -295,7 +296,8 @@ TEST_F(ServerTest, WatchReceivesEveryEventInOrderAndEndsAfterClose) {
   EXPECT_EQ(last.closed().outcome(), v1::SOLD);
   ASSERT_EQ(last.closed().winners_size(), 1);
   EXPECT_EQ(last.closed().winners(0).bidder_id(), "carol");
-  EXPECT_EQ(last.closed().winners(0).price_minor(), 2100);
+  // carol beats bob's 20.00 maximum by one step: 20.00 + 0.50.
+  EXPECT_EQ(last.closed().winners(0).price_minor(), 2050);
 }
 
 TEST_F(ServerTest, ListsAuctionsWithFiltersAndPages) {
@@ -322,7 +324,8 @@ TEST_F(ServerTest, HealthServesAndAuditWithoutDatabaseSaysSo) {
   // answer HealthCheckResponse{status: SERVING (1)} encodes as 08 01.
   grpc::GenericStub generic(channel_);
   grpc::ClientContext ctx;
-  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
   std::promise<grpc::Status> done;
   generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
                     &response, [&done](grpc::Status st) { done.set_value(st); });

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace gavel {
@@ -30,9 +32,16 @@ inline int64_t SaturatingAdd(int64_t a, int64_t b) {
   return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
 }
 
+// Three upper-case ASCII letters (the shape of an ISO 4217 code).
+bool IsCurrencyCode(absl::string_view currency);
 // Decimal places of a currency's minor unit (ISO 4217): 0 for JPY, 3 for
-// KWD, 2 for most.
+// KWD, 2 for most; -1 when `currency` is not a currency code.
 int CurrencyExponent(absl::string_view currency);
+// Parses a decimal amount typed by a person ("12.50", "12.5", "12") into
+// minor units of `currency`, exactly. InvalidArgument, with a message a
+// person understands, for anything else: more decimals than the currency
+// has, signs, separators, garbage, int64 overflow.
+absl::StatusOr<int64_t> ParseAmount(absl::string_view text, absl::string_view currency);
 // "12.50 EUR", "1250 JPY", "-0.05 EUR": exact, from integers only.
 std::string FormatAmount(int64_t minor, absl::string_view currency);
 

@@ -38,7 +38,7 @@ absl::StatusOr<IncrementLadder> IncrementLadder::FromTable(
     }
     if (s.step_minor <= 0 || s.step_minor > 1'000'000'000'000) {
       return absl::InvalidArgumentError(
-          absl::StrCat("increment_table[", i, "].step_minor: must be positive"));
+          absl::StrCat("increment_table[", i, "].step_minor: must be between 1 and 1000000000000"));
     }
   }
   return IncrementLadder(table);

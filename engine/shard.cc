@@ -52,10 +52,13 @@ void Shard::Stop() {
 }
 
 bool Shard::Submit(ShardTask* task) {
-  if (!accepting_.load(std::memory_order_acquire)) return false;
-  if (!ring_.TryPush(task)) return false;
-  Wake();
-  return true;
+  // In flight from before the accepting_ check until after the push and wake:
+  // Stop's drain waits for us (see "submitting_" in shard.h).
+  submitting_.fetch_add(1, std::memory_order_seq_cst);
+  const bool pushed = accepting_.load(std::memory_order_seq_cst) && ring_.TryPush(task);
+  if (pushed) Wake();
+  submitting_.fetch_sub(1, std::memory_order_seq_cst);
+  return pushed;
 }
 
 void Shard::Wake() {
@@ -92,7 +95,8 @@ void Shard::Loop() {
     if (ran > 0) continue;
     engine_.AdvanceTo(clock_->Now());
     if (stop_.load(std::memory_order_acquire)) {
-      if (ring_.Empty()) break;
+      // A Submit still in flight may yet push: wait for it before the last look.
+      if (submitting_.load(std::memory_order_seq_cst) == 0 && ring_.Empty()) break;
       continue;
     }
     Park(engine_.NextTimer());

@@ -15,6 +15,12 @@
 //   consumer sees the new task or the producer sees the parked flag: no lost
 //   wake-up. No mutex and no condition variable anywhere.
 // - `stop_`: set once by Stop(); the shard thread drains the ring and exits.
+// - `submitting_`: Submit counts itself in (seq_cst) before it reads
+//   `accepting_` and out after its push; Stop clears `accepting_` first. The
+//   shard thread exits only after reading `submitting_` == 0 and then finding
+//   the ring empty, so a Submit that returned true is always run: either its
+//   push is visible to that check, or it read `accepting_` after Stop cleared
+//   it and never pushed.
 // - Everything else (engine_, subscribers_) is touched only by the shard
 //   thread.
 #ifndef GAVEL_ENGINE_SHARD_H_
@@ -113,6 +119,7 @@ class Shard final : private EngineListener {
   alignas(kCacheLine) std::atomic<uint32_t> parked_{0};
   std::atomic<bool> stop_{false};
   std::atomic<bool> accepting_{true};
+  alignas(kCacheLine) std::atomic<uint32_t> submitting_{0};  // Submits in flight
   std::thread thread_;
   absl::flat_hash_map<AuctionId, std::vector<std::shared_ptr<EventSubscriber>>> subscribers_;
 };

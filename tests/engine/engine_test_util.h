@@ -1,0 +1,86 @@
+// Fakes shared by the engine tests: principal names, a recording listener,
+// and a default ENGLISH spec at fixed times.
+#ifndef GAVEL_TESTS_ENGINE_ENGINE_TEST_UTIL_H_
+#define GAVEL_TESTS_ENGINE_ENGINE_TEST_UTIL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "engine/engine.h"
+#include "engine/settlement.h"
+#include "engine/types.h"
+
+namespace gavel::testing {
+
+inline constexpr PrincipalId kSeller = 1;
+inline constexpr PrincipalId kAlice = 2;
+inline constexpr PrincipalId kBob = 3;
+inline constexpr PrincipalId kCarol = 4;
+inline constexpr PrincipalId kDave = 5;
+inline constexpr PrincipalId kOtherSeller = 6;
+
+// Ids 0..63 map to fixed names ("seller", "alice", ..., "p7", ...).
+// Immutable after construction, so any thread may read it.
+class FakePrincipalNames final : public PrincipalNames {
+ public:
+  FakePrincipalNames() {
+    for (PrincipalId id = 0; id < 64; ++id) names_.push_back(absl::StrCat("p", id));
+    names_[kSeller] = "seller";
+    names_[kAlice] = "alice";
+    names_[kBob] = "bob";
+    names_[kCarol] = "carol";
+    names_[kDave] = "dave";
+    names_[kOtherSeller] = "other-seller";
+  }
+  absl::string_view Name(PrincipalId id) const override {
+    return id < names_.size() ? absl::string_view(names_[id]) : absl::string_view("unknown");
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+// Keeps every event and settlement. Single-threaded (the engine's thread).
+class RecordingListener final : public EngineListener {
+ public:
+  void OnEvent(const AuctionEvent& event) override { events.push_back(event); }
+  void OnSettlement(std::shared_ptr<const Settlement> settlement) override {
+    settlements.push_back(std::move(settlement));
+  }
+  std::vector<AuctionEvent> EventsOfKind(AuctionEvent::Kind kind) const {
+    std::vector<AuctionEvent> out;
+    for (const AuctionEvent& e : events) {
+      if (e.kind == kind) out.push_back(e);
+    }
+    return out;
+  }
+
+  std::vector<AuctionEvent> events;
+  std::vector<std::shared_ptr<const Settlement>> settlements;
+};
+
+// 2023-11-14T22:13:20Z: every test's fixed "now".
+inline const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+
+// An ENGLISH auction of one lamp in EUR: start 10.00 EUR, open now, one hour.
+inline AuctionSpec EnglishSpec() {
+  AuctionSpec s;
+  s.title = "Brass desk lamp";
+  s.description = "Works; one scratch on the base.";
+  s.category = "home";
+  s.format = Format::kEnglish;
+  s.currency = "EUR";
+  s.quantity = 1;
+  s.start_price_minor = 1000;
+  s.starts_at = kT0;
+  s.ends_at = kT0 + absl::Hours(1);
+  return s;
+}
+
+}  // namespace gavel::testing
+
+#endif  // GAVEL_TESTS_ENGINE_ENGINE_TEST_UTIL_H_

@@ -36,6 +36,13 @@ absl::Status ValidateCommon(const AuctionSpec& s) {
   if (s.title.size() > 200) return Invalid("item.title", "at most 200 bytes");
   if (s.description.size() > 10000) return Invalid("item.description", "at most 10000 bytes");
   if (s.category.size() > 100) return Invalid("item.category", "at most 100 bytes");
+  // PostgreSQL text cannot hold NUL; refuse it here rather than at settlement.
+  for (const auto& [field, text] : {std::pair<absl::string_view, const std::string*>{
+                                        "item.title", &s.title},
+                                    {"item.description", &s.description},
+                                    {"item.category", &s.category}}) {
+    if (text->find('\0') != std::string::npos) return Invalid(field, "must not contain NUL bytes");
+  }
   if (s.currency.size() != 3 || !std::isupper(static_cast<unsigned char>(s.currency[0])) ||
       !std::isupper(static_cast<unsigned char>(s.currency[1])) ||
       !std::isupper(static_cast<unsigned char>(s.currency[2]))) {
@@ -120,6 +127,7 @@ AuctionView Auction::View(bool public_view) const {
   const bool live = state_ == AuctionState::kOpen || state_ == AuctionState::kScheduled;
   v.buy_now_available = live && BuyNowAvailable();
   v.next_minimum_bid_minor = live ? NextMinimum() : 0;
+  FillView(&v, public_view);
   return v;
 }
 
@@ -130,13 +138,27 @@ absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId s
     case Format::kEnglish:
       if (auto st = ValidateEnglish(spec); !st.ok()) return st;
       return std::make_unique<EnglishAuction>(id, seller, std::move(spec), created_at);
+    case Format::kDutch:
+    case Format::kSealedFirstPrice:
+    case Format::kSealedSecondPrice:
+    case Format::kMultiUnitUniform:
+    case Format::kMultiUnitPayAsBid:
+    case Format::kReverseEnglish:
+    case Format::kReverseSealed:
+      return MakeOneSidedAuction(id, seller, std::move(spec), created_at);
+    case Format::kDoubleContinuous:
+    case Format::kDoubleCall:
+      return MakeDoubleAuction(id, seller, std::move(spec), created_at);
     case Format::kUnspecified:
-      return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");
-    default:
       break;
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "format ", FormatName(spec.format), " is not available in this build yet; ENGLISH is"));
+  return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");
+}
+
+absl::StatusOr<int64_t> Auction::CancelOrder(PrincipalId, uint32_t) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "only resting orders of a double auction can be cancelled; auction ", FormatAuctionId(id_),
+      " is ", FormatName(spec_.format)));
 }
 
 }  // namespace gavel

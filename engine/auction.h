@@ -73,12 +73,28 @@ struct BidInput {
   uint32_t entry = 0;  // this bid's index + 1 in the bid log
 };
 
+// One execution against a resting order (continuous double auction), as
+// the incoming order sees it.
+struct Fill {
+  uint32_t counter_entry = 0;  // the resting order's bid log entry
+  int64_t price_minor = 0;
+  int64_t quantity = 0;
+};
+
 // The format's answer to one bid.
 struct BidDecision {
   RejectReason reason = RejectReason::kNone;
   int64_t minimum_minor = 0;  // with kBidTooLow: the least that would do
   bool leading = false;
   bool close_now = false;  // buy-it-now taken, or sold out
+  std::vector<Fill> fills;  // trades this bid made at once (double auctions)
+};
+
+// A price level of an order book, as public views show it.
+struct BookLevel {
+  int64_t price_minor = 0;
+  int64_t quantity = 0;
+  int64_t orders = 0;
 };
 
 // Who won, as the format decides at close.
@@ -91,6 +107,16 @@ struct CloseOutcome {
     int64_t price_minor = 0;
   };
   std::vector<Award> awards;
+  // Double auctions: every trade in execution order.
+  struct TradeAward {
+    uint32_t buy_entry = 0;
+    uint32_t sell_entry = 0;
+    PrincipalId buyer = kNoPrincipal;
+    PrincipalId seller = kNoPrincipal;
+    int64_t price_minor = 0;
+    int64_t quantity = 0;
+  };
+  std::vector<TradeAward> trades;
   int64_t clearing_price_minor = 0;
 };
 
@@ -110,6 +136,14 @@ struct AuctionView {
   Sequence sequence = 0;
   int64_t quantity_remaining = 0;
   int64_t next_minimum_bid_minor = 0;
+  // Double auctions: the book, best first (public: levels, not orders).
+  std::vector<BookLevel> buy_levels;
+  std::vector<BookLevel> sell_levels;
+  // Call market: the price and volume it would clear at now.
+  int64_t indicative_price_minor = 0;
+  int64_t indicative_volume = 0;
+  // Dutch: when the clock next moves (InfiniteFuture: it does not).
+  absl::Time next_tick_at = absl::InfiniteFuture();
 };
 
 class Auction {
@@ -122,10 +156,31 @@ class Auction {
 
   // ---- Per-format rules ----
   // Decides one bid. Returns a rejection without changing state, or updates
-  // the format's state and says whether the bidder now leads.
-  virtual BidDecision Place(const BidInput& bid) = 0;
-  // Decides the result at close. Called once.
-  virtual CloseOutcome Close() const = 0;
+  // the format's state and says whether the bidder now leads. Events the
+  // format raises besides the bid's own acceptance (trades, indicative
+  // prices) go to `events`; the engine numbers and publishes them after the
+  // bid_accepted event. Only `at`, `kind` and the payload need filling.
+  virtual BidDecision Place(const BidInput& bid, std::vector<AuctionEvent>* events) = 0;
+  // Decides the result at `at` (ends_at, or at once when Place said
+  // close_now). Called once.
+  virtual CloseOutcome Close(absl::Time at) = 0;
+  // Called once when the auction opens.
+  virtual void OnOpen(absl::Time /*at*/) {}
+  // A format's own timer (the Dutch clock): the next time it wants OnTimer,
+  // or InfiniteFuture. Asked after open, after every bid and after every
+  // OnTimer; timers at or after ends_at never fire.
+  virtual absl::Time NextTimer() const { return absl::InfiniteFuture(); }
+  virtual void OnTimer(absl::Time /*at*/, std::vector<AuctionEvent>* /*events*/) {}
+  // Cancels the owner's resting order (bid log entry `entry`). Returns the
+  // quantity cancelled; NotFound (no such resting order), PermissionDenied
+  // (another owner's), FailedPrecondition (the format has no resting orders).
+  virtual absl::StatusOr<int64_t> CancelOrder(PrincipalId owner, uint32_t entry);
+  // The fills bid log entry `entry` made when it arrived (for idempotent
+  // replays of the answer).
+  virtual void FillsOf(uint32_t /*entry*/, std::vector<Fill>* /*out*/) const {}
+  // Adds format-specific parts to a view (book levels, indicative price,
+  // next tick).
+  virtual void FillView(AuctionView* /*view*/, bool /*public_view*/) const {}
   virtual int64_t CurrentPrice() const = 0;
   virtual PrincipalId Leader() const { return kNoPrincipal; }
   virtual bool ReserveMet() const = 0;
@@ -168,12 +223,23 @@ class Auction {
   // (bidder, client_bid_id) hashed to 64 bits -> index into bids_.
   absl::flat_hash_map<uint64_t, uint32_t> client_bid_ids_;
   std::vector<AuctionEvent> history_;
+  absl::Time armed_timer_ = absl::InfiniteFuture();  // the format timer in the heap
 };
 
 // Creates the format's Auction, or InvalidArgument naming the offending
 // field, or Unimplemented for a format this build does not run yet.
 absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId seller,
                                                      AuctionSpec spec, absl::Time created_at);
+
+// The factories of each family of formats, REQUIRES: the spec passed the
+// checks every format shares. engine/one_sided.cc: DUTCH, the sealed and
+// multi-unit formats, REVERSE_*; engine/double_auction.cc: DOUBLE_*.
+absl::StatusOr<std::unique_ptr<Auction>> MakeOneSidedAuction(AuctionId id, PrincipalId seller,
+                                                             AuctionSpec spec,
+                                                             absl::Time created_at);
+absl::StatusOr<std::unique_ptr<Auction>> MakeDoubleAuction(AuctionId id, PrincipalId seller,
+                                                           AuctionSpec spec,
+                                                           absl::Time created_at);
 
 }  // namespace gavel
 

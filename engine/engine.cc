@@ -39,6 +39,21 @@ void Engine::Emit(Auction& a, AuctionEvent e) {
   listener_->OnEvent(a.history_.back());
 }
 
+void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
+  for (AuctionEvent& e : *events) {
+    e.sequence = 0;
+    Emit(a, std::move(e));
+  }
+  events->clear();
+}
+
+void Engine::ArmFormatTimer(Auction& a) {
+  const absl::Time next = a.NextTimer();
+  if (next >= a.ends_at_ || next == a.armed_timer_) return;
+  a.armed_timer_ = next;
+  timers_.push({next, a.id(), TimerKind::kFormat});
+}
+
 void Engine::AdvanceTo(absl::Time now) {
   now = Clamp(now);
   while (!timers_.empty() && timers_.top().at <= now) {
@@ -52,6 +67,17 @@ void Engine::AdvanceTo(absl::Time now) {
       continue;
     }
     if (a.state_ != AuctionState::kOpen) continue;
+    if (t.kind == TimerKind::kFormat) {
+      // Stale when the format asked for another time since.
+      if (t.at != a.armed_timer_ || t.at >= a.ends_at_) continue;
+      a.armed_timer_ = absl::InfiniteFuture();
+      std::vector<AuctionEvent> events;
+      a.OnTimer(t.at, &events);
+      for (AuctionEvent& e : events) e.at = t.at;
+      EmitAll(a, &events);
+      ArmFormatTimer(a);
+      continue;
+    }
     if (a.ends_at_ > t.at) {
       // Extended by soft close since this timer was set.
       timers_.push({a.ends_at_, a.id(), TimerKind::kClose});
@@ -63,12 +89,14 @@ void Engine::AdvanceTo(absl::Time now) {
 
 void Engine::Open(Auction& a, absl::Time at) {
   a.state_ = AuctionState::kOpen;
+  a.OnOpen(at);
   AuctionEvent e;
   e.at = at;
   e.kind = AuctionEvent::Kind::kStateChanged;
   e.state = AuctionState::kOpen;
-  e.price_minor = a.CurrentPrice();
+  e.price_minor = a.Sealed() ? 0 : a.CurrentPrice();
   Emit(a, std::move(e));
+  ArmFormatTimer(a);
 }
 
 absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::string_view request_id,
@@ -137,7 +165,7 @@ absl::StatusOr<AuctionView> Engine::CancelAuction(PrincipalId seller, AuctionId 
 
 void Engine::CloseAuction(Auction& a, absl::Time at) {
   a.state_ = AuctionState::kClosed;
-  CloseOutcome outcome = a.Close();
+  CloseOutcome outcome = a.Close(at);
   std::shared_ptr<Settlement> s = BuildSettlement(a, outcome, at);
   AuctionEvent e;
   e.at = at;
@@ -162,6 +190,11 @@ std::shared_ptr<Settlement> Engine::BuildSettlement(const Auction& a, const Clos
   for (const CloseOutcome::Award& award : outcome.awards) {
     s->winners.push_back({std::string(names_->Name(award.bidder)), award.quantity,
                           award.price_minor, FormatBidId(a.id(), award.entry)});
+  }
+  for (const CloseOutcome::TradeAward& t : outcome.trades) {
+    s->trades.push_back({FormatBidId(a.id(), t.buy_entry), FormatBidId(a.id(), t.sell_entry),
+                         std::string(names_->Name(t.buyer)), std::string(names_->Name(t.seller)),
+                         t.price_minor, t.quantity});
   }
   s->bids.reserve(a.bids().size());
   uint32_t entry = 0;
@@ -215,6 +248,7 @@ BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) con
   r.minimum_minor = e.minimum_minor;
   r.sequence = e.sequence;
   r.replayed = replayed;
+  a.FillsOf(entry, &r.fills);
   return r;
 }
 
@@ -268,11 +302,13 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   a.client_bid_ids_.emplace(key, entry);
 
   BidDecision d;
+  std::vector<AuctionEvent> format_events;
   if (cmd.bidder == a.seller()) {
     d.reason = RejectReason::kSelfBid;
   } else {
     d = a.Place({cmd.bidder, cmd.amount_minor, cmd.quantity, cmd.side, cmd.immediate_or_cancel,
-                 now, entry});
+                 now, entry},
+                &format_events);
   }
   e.result = d.reason;
   e.leading_after = d.leading;
@@ -293,6 +329,9 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
     accepted.leader = a.Leader();
   }
   Emit(a, std::move(accepted));
+  for (AuctionEvent& fe : format_events) fe.at = now;
+  EmitAll(a, &format_events);
+  ArmFormatTimer(a);
 
   const SoftCloseRule& sc = a.spec().soft_close;
   if (!d.close_now && sc.enabled && now >= a.ends_at_ - sc.window) {
@@ -310,6 +349,31 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   BidResult result = ResultFor(a, entry, /*replayed=*/false);
   if (d.close_now) CloseAuction(a, now);
   return result;
+}
+
+absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
+                                          absl::Time now) {
+  AdvanceTo(now);
+  auto it = auctions_.find(id);
+  if (it == auctions_.end()) {
+    return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
+  }
+  Auction& a = *it->second;
+  if (entry == 0 || entry > a.bids_.size()) {
+    return absl::NotFoundError(
+        absl::StrCat("bid ", FormatBidId(id, entry), " does not exist"));
+  }
+  if (a.bids_[entry - 1].bidder != owner) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("bid ", FormatBidId(id, entry), " is not yours to cancel"));
+  }
+  if (a.state_ != AuctionState::kOpen) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "auction ", FormatAuctionId(id), " is ", StateName(a.state_), "; nothing rests to cancel"));
+  }
+  absl::StatusOr<int64_t> cancelled = a.CancelOrder(owner, entry);
+  if (cancelled.ok()) a.last_sequence_ = ++sequence_;
+  return cancelled;
 }
 
 void Engine::MarkSettled(AuctionId id) {

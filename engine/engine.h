@@ -65,6 +65,7 @@ struct BidResult {
   int64_t minimum_minor = 0;
   Sequence sequence = 0;
   bool replayed = false;  // the answer to an earlier request with the same key
+  std::vector<Fill> fills;  // double auctions: what traded at once
 };
 
 struct ListFilter {
@@ -103,6 +104,12 @@ class Engine {
   // One bid. NotFound for an unknown auction; otherwise a BidResult, which
   // may be a rejection by the rules.
   absl::StatusOr<BidResult> PlaceBid(const PlaceBidCommand& cmd, absl::Time now);
+  // Cancels the owner's resting order `entry` (a bid log entry) in a
+  // double auction; returns the quantity cancelled. NotFound,
+  // PermissionDenied, FailedPrecondition (not open, or no resting orders in
+  // this format).
+  absl::StatusOr<int64_t> CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
+                                    absl::Time now);
   // Marks a closed auction as persisted (CLOSED -> SETTLED).
   void MarkSettled(AuctionId id);
 
@@ -117,7 +124,7 @@ class Engine {
   const EngineOptions& options() const { return options_; }
 
  private:
-  enum class TimerKind : uint8_t { kOpen, kClose };
+  enum class TimerKind : uint8_t { kOpen, kFormat, kClose };
   struct Timer {
     absl::Time at;
     AuctionId auction_id;
@@ -131,6 +138,9 @@ class Engine {
 
   absl::Time Clamp(absl::Time now);
   void Emit(Auction& a, AuctionEvent e);
+  void EmitAll(Auction& a, std::vector<AuctionEvent>* events);
+  // Puts the format's next timer in the heap if it is new and before the end.
+  void ArmFormatTimer(Auction& a);
   void Open(Auction& a, absl::Time at);
   void CloseAuction(Auction& a, absl::Time at);
   std::shared_ptr<Settlement> BuildSettlement(const Auction& a, const CloseOutcome& outcome,

@@ -28,7 +28,7 @@ void EnglishAuction::LiftToReserve(int64_t maximum) {
   if (reserve > 0 && maximum >= reserve && reserve > price_) price_ = reserve;
 }
 
-BidDecision EnglishAuction::Place(const BidInput& bid) {
+BidDecision EnglishAuction::Place(const BidInput& bid, std::vector<AuctionEvent>* /*events*/) {
   BidDecision d;
   const int64_t m = bid.amount_minor;
   if (bid.quantity != 1) {
@@ -99,7 +99,7 @@ BidDecision EnglishAuction::Place(const BidInput& bid) {
   return d;
 }
 
-CloseOutcome EnglishAuction::Close() const {
+CloseOutcome EnglishAuction::Close(absl::Time /*at*/) {
   CloseOutcome out;
   if (leader_ == kNoPrincipal) {
     out.outcome = SettlementOutcome::kUnsoldNoBids;

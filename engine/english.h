@@ -11,8 +11,8 @@ class EnglishAuction final : public Auction {
  public:
   using Auction::Auction;
 
-  BidDecision Place(const BidInput& bid) override;
-  CloseOutcome Close() const override;
+  BidDecision Place(const BidInput& bid, std::vector<AuctionEvent>* events) override;
+  CloseOutcome Close(absl::Time at) override;
   int64_t CurrentPrice() const override { return price_; }
   PrincipalId Leader() const override { return leader_; }
   bool ReserveMet() const override;

@@ -78,4 +78,17 @@ absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text) {
 
 std::string FormatBidId(AuctionId id, uint32_t entry) { return absl::StrCat("A", id, "-", entry); }
 
+absl::Status ParseBidId(absl::string_view text, absl::string_view field, AuctionId* id,
+                        uint32_t* entry) {
+  const size_t dash = text.find('-');
+  absl::StatusOr<AuctionId> auction =
+      dash == absl::string_view::npos ? absl::InvalidArgumentError("") : ParseAuctionId(text.substr(0, dash));
+  if (!auction.ok() || !absl::SimpleAtoi(text.substr(dash + 1), entry) || *entry == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": \"", text, "\" is not a bid id (like A17-3)"));
+  }
+  *id = *auction;
+  return absl::OkStatus();
+}
+
 }  // namespace gavel

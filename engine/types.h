@@ -89,6 +89,9 @@ absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text);
 // A bid id names one entry of an auction's bid log: "A<number>-<entry>",
 // entry counted from 1.
 std::string FormatBidId(AuctionId id, uint32_t entry);
+// "A<number>-<entry>" back to its parts; InvalidArgument naming `field`.
+absl::Status ParseBidId(absl::string_view text, absl::string_view field, AuctionId* id,
+                        uint32_t* entry);
 
 struct IncrementStep {
   int64_t from_minor = 0;  // applies to prices >= from_minor

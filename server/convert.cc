@@ -166,6 +166,21 @@ void ViewToProto(const AuctionView& v, const PrincipalNames& names, v1::Auction*
   out->set_buy_now_available(v.buy_now_available);
   out->set_quantity_remaining(v.quantity_remaining);
   out->set_next_minimum_bid_minor(v.next_minimum_bid_minor);
+  for (const BookLevel& l : v.buy_levels) {
+    v1::BookLevel* pl = out->add_buy_levels();
+    pl->set_price_minor(l.price_minor);
+    pl->set_quantity(l.quantity);
+    pl->set_orders(l.orders);
+  }
+  for (const BookLevel& l : v.sell_levels) {
+    v1::BookLevel* pl = out->add_sell_levels();
+    pl->set_price_minor(l.price_minor);
+    pl->set_quantity(l.quantity);
+    pl->set_orders(l.orders);
+  }
+  out->set_indicative_price_minor(v.indicative_price_minor);
+  out->set_indicative_volume(v.indicative_volume);
+  if (v.next_tick_at != absl::InfiniteFuture()) ToProto(v.next_tick_at, out->mutable_next_tick_at());
 }
 
 void SettlementToProto(const Settlement& s, bool with_bids, v1::Settlement* out) {
@@ -280,6 +295,12 @@ void BidResultToProto(const BidResult& r, v1::PlaceBidResponse* out) {
   out->set_leading(r.leading);
   out->set_current_price_minor(r.current_price_minor);
   out->set_sequence(r.sequence);
+  for (const Fill& f : r.fills) {
+    v1::Fill* pf = out->add_fills();
+    pf->set_counter_bid_id(FormatBidId(r.auction_id, f.counter_entry));
+    pf->set_price_minor(f.price_minor);
+    pf->set_quantity(f.quantity);
+  }
 }
 
 }  // namespace gavel

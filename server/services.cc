@@ -255,14 +255,37 @@ grpc::ServerBidiReactor<v1::PlaceBidRequest, v1::PlaceBidResponse>* BidderServic
 }
 
 grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerContext* context,
-                                                       const v1::CancelBidRequest*,
-                                                       v1::CancelBidResponse*) {
+                                                       const v1::CancelBidRequest* request,
+                                                       v1::CancelBidResponse* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
-  return FinishNow(context,
-                   grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                "CancelBid applies to double auctions, which this build does not "
-                                "run yet"));
+  absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
+  if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));
+  AuctionId bid_auction = 0;
+  uint32_t entry = 0;
+  if (absl::Status st = ParseBidId(request->bid_id(), "bid_id", &bid_auction, &entry); !st.ok()) {
+    return FinishNow(context, ToGrpc(st));
+  }
+  if (bid_auction != *id) {
+    return FinishNow(context, Invalid("bid_id: belongs to another auction than auction_id"));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const PrincipalId owner = caller->principal;
+  const AuctionId auction_id = *id;
+  const bool queued = ctx_.runtime->Run(ctx_.runtime->ForAuction(auction_id), [=](ShardContext& c) {
+    absl::StatusOr<int64_t> cancelled = c.engine.CancelBid(owner, auction_id, entry, c.now);
+    if (cancelled.ok()) {
+      response->set_cancelled(*cancelled > 0);
+      response->set_quantity_cancelled(*cancelled);
+      response->set_message(*cancelled > 0
+                                ? absl::StrCat("cancelled ", *cancelled, " unit(s)")
+                                : std::string("nothing left to cancel: the order has traded or "
+                                              "was cancelled already"));
+    }
+    reactor->Finish(ToGrpc(cancelled.status()));
+  });
+  if (!queued) reactor->Finish(Busy(*ctx_.runtime));
+  return reactor;
 }
 
 // ---------------------------------------------------------------- auction

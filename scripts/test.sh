@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
+scripts/check_no_locks.sh
 
 jobs=$(nproc)
 werror=OFF

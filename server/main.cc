@@ -1,6 +1,7 @@
 // gavel-server: the Gavel auction server. All flags are defined here and
 // passed down as ServerOptions (STYLE.md 10). `--flagfile=FILE` reads flags
 // from a file.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -17,7 +18,9 @@ ABSL_FLAG(std::string, postgres, "",
           "\"host=127.0.0.1 port=5432 user=gavel dbname=gavel\" (required)");
 ABSL_FLAG(std::string, tokens, "", "file of lines `TOKEN PRINCIPAL ROLE` (required)");
 ABSL_FLAG(std::string, data_dir, "var/data", "directory for the server's own files");
-ABSL_FLAG(uint32_t, shards, 1, "number of engine shards (threads owning auctions)");
+ABSL_FLAG(uint32_t, shards, 0,
+          "number of engine shards, each a thread owning its auctions (0: one per hardware "
+          "thread)");
 
 namespace {
 
@@ -55,7 +58,8 @@ int main(int argc, char** argv) {
     Log("error: --postgres=CONNINFO is required: settlements are kept in PostgreSQL");
     return 2;
   }
-  if (options.shards == 0 || options.shards > 256) {
+  if (options.shards == 0) options.shards = std::max(1u, std::thread::hardware_concurrency());
+  if (options.shards > 256) {
     Log("error: --shards must be between 1 and 256");
     return 2;
   }

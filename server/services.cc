@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/audit.h"
 #include "server/convert.h"
+#include "server/bid_stream.h"
 #include "server/watch.h"
 
 namespace gavel {
@@ -235,8 +236,7 @@ grpc::ServerUnaryReactor* BidderServiceImpl::PlaceBid(grpc::CallbackServerContex
 }
 
 namespace {
-// Answers a call at once with a fixed status (for RPCs of formats or
-// transports this build does not run yet).
+// Answers a stream at once with a fixed status (authentication failures).
 class RefusedBidStream final
     : public grpc::ServerBidiReactor<v1::PlaceBidRequest, v1::PlaceBidResponse> {
  public:
@@ -249,9 +249,7 @@ grpc::ServerBidiReactor<v1::PlaceBidRequest, v1::PlaceBidResponse>* BidderServic
     grpc::CallbackServerContext* context) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return new RefusedBidStream(ToGrpc(caller.status()));
-  return new RefusedBidStream(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                   "BidStream is not available in this build yet; use PlaceBid"));
+  return new BidStreamReactor(ctx_.runtime, caller->principal);
 }
 
 grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerContext* context,

@@ -1,6 +1,8 @@
 // The server in-process on 127.0.0.1:0, without a database, driven through
 // the generated stubs; time is a ManualClock so closing is deterministic.
+#include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +40,7 @@ class ServerTest : public ::testing::Test {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.clock = &clock_;
+    options.shards = Shards();
     absl::StatusOr<std::unique_ptr<GavelServer>> server =
         GavelServer::Start(options, *std::move(tokens));
     ASSERT_TRUE(server.ok()) << server.status();
@@ -53,6 +56,8 @@ class ServerTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
+
+  virtual uint32_t Shards() const { return 1; }
 
   static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
     auto ctx = std::make_unique<grpc::ClientContext>();
@@ -340,6 +345,94 @@ TEST_F(ServerTest, HealthServesAndAuditWithoutDatabaseSaysSo) {
   v1::Settlement s;
   EXPECT_EQ(audit_->GetSettlement(As("audit-token").get(), get, &s).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// The same server with several shards: auctions spread over them.
+class ShardedServerTest : public ServerTest {
+ protected:
+  uint32_t Shards() const override { return 3; }
+};
+
+TEST_F(ShardedServerTest, ListsAuctionsFromEveryShardInIdOrder) {
+  std::set<uint64_t> shards_used;
+  for (int i = 0; i < 10; ++i) {
+    Auction a = Create(EnglishRequest("r" + std::to_string(i)));
+    shards_used.insert(*ParseAuctionId(a.auction_id()) % 3);
+  }
+  EXPECT_EQ(shards_used.size(), 3u);
+  v1::ListAuctionsRequest req;
+  req.set_page_size(3);
+  std::vector<uint64_t> seen;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListAuctionsResponse resp;
+    ASSERT_TRUE(auctions_->ListAuctions(As("bob-token").get(), req, &resp).ok());
+    for (const auto& a : resp.auctions()) seen.push_back(*ParseAuctionId(a.auction_id()));
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  ASSERT_EQ(seen.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<uint64_t>(seen.begin(), seen.end()).size(), 10u);
+}
+
+TEST_F(ShardedServerTest, BidStreamAnswersInRequestOrderAcrossShards) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Create(EnglishRequest("r" + std::to_string(i))).auction_id());
+  auto ctx = As("bob-token");
+  auto stream = bidder_->BidStream(ctx.get());
+  constexpr int kBids = 1200;  // several times the server's window of 256
+  std::thread writer([&] {
+    for (int i = 0; i < kBids; ++i) {
+      PlaceBidRequest req;
+      req.set_auction_id(ids[i % ids.size()]);
+      req.set_client_bid_id("s" + std::to_string(i));
+      req.set_amount_minor(1000 + 100 * (i / static_cast<int>(ids.size())));
+      if (!stream->Write(req)) break;
+    }
+    stream->WritesDone();
+  });
+  PlaceBidResponse resp;
+  int n = 0;
+  while (stream->Read(&resp)) {
+    EXPECT_EQ(resp.client_bid_id(), "s" + std::to_string(n));
+    EXPECT_EQ(resp.auction_id(), ids[n % ids.size()]);
+    EXPECT_EQ(resp.outcome(), v1::ACCEPTED) << resp.message();
+    ++n;
+  }
+  writer.join();
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(n, kBids);
+}
+
+TEST_F(ShardedServerTest, BidStreamEndsAtAMalformedRequestAfterAnsweringTheEarlierOnes) {
+  Auction a = Create(EnglishRequest("r1"));
+  auto ctx = As("bob-token");
+  auto stream = bidder_->BidStream(ctx.get());
+  for (int i = 0; i < 5; ++i) {
+    PlaceBidRequest req;
+    req.set_auction_id(a.auction_id());
+    req.set_client_bid_id(i == 3 ? "" : "k" + std::to_string(i));
+    req.set_amount_minor(2000 + i);
+    stream->Write(req);
+  }
+  stream->WritesDone();
+  PlaceBidResponse resp;
+  int n = 0;
+  while (stream->Read(&resp)) ++n;
+  grpc::Status st = stream->Finish();
+  EXPECT_EQ(n, 3);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("request #4"), std::string::npos) << st.error_message();
+  EXPECT_NE(st.error_message().find("client_bid_id"), std::string::npos);
+}
+
+TEST_F(ServerTest, BidStreamNeedsABidderToken) {
+  auto ctx = As("audit-token");
+  auto stream = bidder_->BidStream(ctx.get());
+  stream->WritesDone();
+  PlaceBidResponse resp;
+  EXPECT_FALSE(stream->Read(&resp));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

@@ -1,0 +1,176 @@
+#include "server/bid_stream.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/convert.h"
+
+namespace gavel {
+
+BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder)
+    : runtime_(runtime), bidder_(bidder) {
+  StartRead(&incoming_);
+}
+
+void BidStreamReactor::StartNextRead() { StartRead(&incoming_); }
+
+void BidStreamReactor::OnReadDone(bool ok) {
+  if (!ok) {
+    reads_done_.store(true, std::memory_order_seq_cst);
+    TryWrite();
+    return;
+  }
+  const uint64_t n = next_read_++;
+  Slot& slot = slots_[n % kWindow];
+  slot.request.Swap(&incoming_);
+  slot.response.Clear();
+  slot.status = grpc::Status::OK;
+  Submit(n);
+  if (reads_done_.load(std::memory_order_acquire)) return;  // an error ended reading
+  // Flow control: read on while the window has room.
+  if (next_read_ - written_.load(std::memory_order_acquire) < kWindow) {
+    StartNextRead();
+    return;
+  }
+  read_paused_.store(true, std::memory_order_seq_cst);
+  if (next_read_ - written_.load(std::memory_order_seq_cst) < kWindow &&
+      read_paused_.exchange(false, std::memory_order_seq_cst)) {
+    StartNextRead();
+  }
+}
+
+void BidStreamReactor::Submit(uint64_t n) {
+  Slot& slot = slots_[n % kWindow];
+  const v1::PlaceBidRequest& req = slot.request;
+  auto refuse = [&](grpc::Status status) {
+    // The stream ends here: answers before this request are still written.
+    slot.status = grpc::Status(status.error_code(),
+                               absl::StrCat("request #", n + 1, ": ", status.error_message()));
+    submitted_.store(n + 1, std::memory_order_seq_cst);
+    reads_done_.store(true, std::memory_order_seq_cst);
+    Complete(n);
+  };
+  absl::StatusOr<AuctionId> id = ParseAuctionId(req.auction_id());
+  if (!id.ok()) return refuse(ToGrpc(id.status()));
+  if (req.client_bid_id().empty() || req.client_bid_id().size() > 128) {
+    return refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               "client_bid_id: is required, at most 128 bytes"));
+  }
+  if (req.quantity() < 0) {
+    return refuse(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "quantity: must not be negative"));
+  }
+  if (!v1::Side_IsValid(req.side())) {
+    return refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "side: unknown value"));
+  }
+  submitted_.store(n + 1, std::memory_order_release);
+  refs_.fetch_add(1, std::memory_order_relaxed);
+  const AuctionId auction_id = *id;
+  const PrincipalId bidder = bidder_;
+  const bool queued = runtime_->Run(runtime_->ForAuction(auction_id), [this, n, auction_id,
+                                                                       bidder](ShardContext& c) {
+    Slot& s = slots_[n % kWindow];
+    PlaceBidCommand cmd;
+    cmd.auction_id = auction_id;
+    cmd.bidder = bidder;
+    cmd.client_bid_id = s.request.client_bid_id();
+    cmd.amount_minor = s.request.amount_minor();
+    cmd.quantity = s.request.quantity() == 0 ? 1 : s.request.quantity();
+    cmd.side = static_cast<Side>(s.request.side());
+    cmd.immediate_or_cancel = s.request.immediate_or_cancel();
+    absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
+    if (result.ok()) {
+      BidResultToProto(*result, &s.response);
+      s.response.set_client_bid_id(s.request.client_bid_id());
+    } else {
+      s.status = grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
+                              absl::StrCat("request #", n + 1, ": ", result.status().message()));
+    }
+    Complete(n);
+    Unref();
+  });
+  if (!queued) {
+    refs_.fetch_sub(1, std::memory_order_relaxed);
+    slot.status = grpc::Status(
+        runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
+                             : grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("request #", n + 1, ": ",
+                     runtime_->stopping()
+                         ? "the server is shutting down"
+                         : "the auction's shard is overloaded; resend from this request "
+                           "with backoff (earlier requests were answered)"));
+    reads_done_.store(true, std::memory_order_seq_cst);
+    Complete(n);
+  }
+}
+
+void BidStreamReactor::Complete(uint64_t n) {
+  slots_[n % kWindow].ready.store(true, std::memory_order_release);
+  TryWrite();
+}
+
+void BidStreamReactor::TryWrite() {
+  uint32_t idle = kIdle;
+  if (state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) WriteNext();
+}
+
+void BidStreamReactor::FinishWith(grpc::Status status) {
+  state_.store(kDone, std::memory_order_release);
+  Finish(std::move(status));
+}
+
+void BidStreamReactor::WriteNext() {
+  for (;;) {
+    if (cancelled_.load(std::memory_order_acquire)) return FinishWith(grpc::Status::CANCELLED);
+    const uint64_t w = written_.load(std::memory_order_relaxed);
+    Slot& slot = slots_[w % kWindow];
+    if (w < submitted_.load(std::memory_order_acquire) &&
+        slot.ready.load(std::memory_order_acquire)) {
+      if (!slot.status.ok()) return FinishWith(slot.status);
+      // Batch: let gRPC coalesce this write with the next when that one is
+      // already waiting.
+      const Slot& next = slots_[(w + 1) % kWindow];
+      grpc::WriteOptions options;
+      if (w + 1 < submitted_.load(std::memory_order_acquire) &&
+          next.ready.load(std::memory_order_acquire)) {
+        options.set_buffer_hint();
+      }
+      StartWrite(&slot.response, options);
+      return;  // OnWriteDone continues
+    }
+    if (reads_done_.load(std::memory_order_acquire) &&
+        w == submitted_.load(std::memory_order_acquire)) {
+      return FinishWith(grpc::Status::OK);
+    }
+    state_.store(kIdle, std::memory_order_seq_cst);
+    // Re-check after releasing the token (see the header).
+    const uint64_t w2 = written_.load(std::memory_order_seq_cst);
+    const bool more = (w2 < submitted_.load(std::memory_order_seq_cst) &&
+                       slots_[w2 % kWindow].ready.load(std::memory_order_seq_cst)) ||
+                      reads_done_.load(std::memory_order_seq_cst) ||
+                      cancelled_.load(std::memory_order_seq_cst);
+    if (!more) return;
+    uint32_t idle = kIdle;
+    if (!state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) return;
+  }
+}
+
+void BidStreamReactor::OnWriteDone(bool ok) {
+  if (!ok) return FinishWith(grpc::Status::CANCELLED);
+  const uint64_t w = written_.load(std::memory_order_relaxed);
+  slots_[w % kWindow].ready.store(false, std::memory_order_relaxed);
+  written_.store(w + 1, std::memory_order_seq_cst);
+  if (read_paused_.exchange(false, std::memory_order_seq_cst)) StartNextRead();
+  WriteNext();
+}
+
+void BidStreamReactor::OnCancel() {
+  cancelled_.store(true, std::memory_order_seq_cst);
+  TryWrite();
+}
+
+void BidStreamReactor::OnDone() { Unref(); }
+
+void BidStreamReactor::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+}  // namespace gavel

@@ -1,0 +1,84 @@
+// BidStream: many bids on one stream, answered in order. Each request is
+// handed to its auction's shard as soon as it is read; shards may finish
+// them out of order (different auctions live on different shards), so
+// answers wait in a window of slots and are written in request order.
+//
+// Thread safety / invariants:
+// - Reader (gRPC, one read outstanding at a time): owns `next_read_`,
+//   fills slot `n % kWindow` only while n - written_ < kWindow, publishes the
+//   count with `submitted_` (release) before handing the task to a shard.
+// - Shards: the task for request n fills slot n's response, then sets
+//   `slot.ready` (release) and tries to take the writer token.
+// - Writer token: `state_` (kIdle/kWriting/kDone), as in WatchReactor: only
+//   the holder calls StartWrite/Finish and advances `written_`. After
+//   releasing it the holder re-checks for a ready slot or a finish
+//   condition, so nothing is stranded.
+// - Flow control: when the window is full the reader parks itself by setting
+//   `read_paused_`; the writer, after freeing a slot, takes the flag with an
+//   exchange and restarts reading. The reader re-checks after setting the
+//   flag, and exactly one side wins the exchange, so reading never stalls.
+// - Lifetime: `refs_` counts gRPC (until OnDone) plus every task in flight;
+//   the last Unref deletes the reactor, so a shard never touches freed memory.
+#ifndef GAVEL_SERVER_BID_STREAM_H_
+#define GAVEL_SERVER_BID_STREAM_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "gavel/v1/gavel.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "server/auth.h"
+#include "server/runtime.h"
+
+namespace gavel {
+
+class BidStreamReactor final
+    : public grpc::ServerBidiReactor<v1::PlaceBidRequest, v1::PlaceBidResponse> {
+ public:
+  static constexpr uint64_t kWindow = 256;  // answers in flight per stream
+
+  BidStreamReactor(Runtime* runtime, PrincipalId bidder);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  enum : uint32_t { kIdle = 0, kWriting = 1, kDone = 2 };
+  struct Slot {
+    v1::PlaceBidRequest request;
+    v1::PlaceBidResponse response;
+    grpc::Status status;  // not OK: the stream ends with it at this request
+    std::atomic<bool> ready{false};
+  };
+
+  void StartNextRead();
+  // Reader side: validates and hands request `n` to its shard.
+  void Submit(uint64_t n);
+  // Marks request `n` answered (any thread) and tries to write.
+  void Complete(uint64_t n);
+  void TryWrite();
+  // REQUIRES: writer token held.
+  void WriteNext();
+  void FinishWith(grpc::Status status);
+  void Unref();
+
+  Runtime* const runtime_;
+  const PrincipalId bidder_;
+  std::array<Slot, kWindow> slots_;
+  v1::PlaceBidRequest incoming_;
+  uint64_t next_read_ = 0;  // reader only
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> written_{0};
+  std::atomic<bool> read_paused_{false};
+  std::atomic<bool> reads_done_{false};
+  std::atomic<bool> cancelled_{false};
+  std::atomic<uint32_t> state_{kIdle};
+  std::atomic<int> refs_{1};
+};
+
+}  // namespace gavel
+
+#endif  // GAVEL_SERVER_BID_STREAM_H_

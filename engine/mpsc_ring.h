@@ -56,7 +56,8 @@ class MpscRing {
       if (diff == 0) {
         if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           cell.value = value;
-          cell.sequence.store(pos + 1, std::memory_order_release);  // publishes value
+          // Publishes the value; seq_cst for the shard's park/wake handshake.
+          cell.sequence.store(pos + 1, std::memory_order_seq_cst);
           return true;
         }
       } else if (diff < 0) {
@@ -78,9 +79,9 @@ class MpscRing {
     return true;
   }
 
-  // REQUIRES: the single consumer thread.
+  // REQUIRES: the single consumer thread. seq_cst: see engine/shard.h.
   bool Empty() const {
-    return cells_[head_ & mask_].sequence.load(std::memory_order_acquire) != head_ + 1;
+    return cells_[head_ & mask_].sequence.load(std::memory_order_seq_cst) != head_ + 1;
   }
 
   size_t capacity() const { return mask_ + 1; }

@@ -62,17 +62,17 @@ bool Shard::Submit(ShardTask* task) {
 }
 
 void Shard::Wake() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (parked_.load(std::memory_order_relaxed) == 1) {
-    parked_.store(0, std::memory_order_relaxed);
+  // The load is seq_cst, like the ring's publishing store before it (see
+  // shard.h); the exchange makes one waker pay for the syscall.
+  if (parked_.load(std::memory_order_seq_cst) == 1 &&
+      parked_.exchange(0, std::memory_order_seq_cst) == 1) {
     FutexWakeOne(&parked_);
   }
 }
 
 void Shard::Park(absl::Time deadline) {
-  parked_.store(1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!ring_.Empty() || stop_.load(std::memory_order_relaxed)) {
+  parked_.store(1, std::memory_order_seq_cst);
+  if (!ring_.Empty() || stop_.load(std::memory_order_seq_cst)) {
     parked_.store(0, std::memory_order_relaxed);
     return;
   }

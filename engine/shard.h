@@ -10,10 +10,13 @@
 //   owned by the shard thread from the moment it is popped.
 // - `parked_`: the shard thread stores 1 before it re-checks the ring and
 //   sleeps (futex wait on `parked_` == 1); a producer, after its push, loads
-//   `parked_` and, seeing 1, stores 0 and wakes it. Both sides put a
-//   seq_cst fence between their store and their load (Dekker), so either the
-//   consumer sees the new task or the producer sees the parked flag: no lost
-//   wake-up. No mutex and no condition variable anywhere.
+//   `parked_` and, seeing 1, stores 0 and wakes it. The four operations
+//   involved (the ring's publishing store and its Empty() load, the store
+//   and the load of `parked_`) are all seq_cst, so they fall in one total
+//   order (Dekker): either the consumer sees the new task or the producer
+//   sees the parked flag, and no wake-up is lost. (seq_cst operations rather
+//   than fences, so that ThreadSanitizer can check it.) No mutex and no
+//   condition variable anywhere.
 // - `stop_`: set once by Stop(); the shard thread drains the ring and exits.
 // - `submitting_`: Submit counts itself in (seq_cst) before it reads
 //   `accepting_` and out after its push; Stop clears `accepting_` first. The

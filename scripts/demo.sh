@@ -80,10 +80,10 @@ DAVE=$(token_of dave bidder)
 AUDITOR=$(token_of audrey auditor)
 
 step "starting gavel-server on $SERVER"
-"$BIN/gavel-server" --listen="$SERVER" --postgres="$CONNINFO" --tokens="$VAR/tokens" \
+"$BIN/server/gavel-server" --listen="$SERVER" --postgres="$CONNINFO" --tokens="$VAR/tokens" \
   --data_dir="$VAR/data" >>"$VAR/server.log" 2>&1 &
 echo $! > "$VAR/server.pid"
-gavel() { "$BIN/gavel" --server "$SERVER" "$@"; }
+gavel() { "$BIN/clients/gavel" --server "$SERVER" "$@"; }
 for _ in $(seq 1 100); do
   if gavel --token "$AUDITOR" auction list >/dev/null 2>&1; then break; fi
   if ! kill -0 "$(cat "$VAR/server.pid")" 2>/dev/null; then
@@ -145,9 +145,9 @@ if [ "$KEEP" = 1 ]; then
   cat <<HELP
   export GAVEL_SERVER=$SERVER
   export GAVEL_TOKEN=$SELLER     # alice, seller   (all tokens: var/tokens)
-  $BIN/gavel auction create --title "Teapot" --currency EUR --start 5.00 --duration 2m
-  GAVEL_TOKEN=$BOB $BIN/gavel bid A<id> 7.50
-  GAVEL_TOKEN=$AUDITOR $BIN/gavel audit list
+  $BIN/clients/gavel auction create --title "Teapot" --currency EUR --start 5.00 --duration 2m
+  GAVEL_TOKEN=$BOB $BIN/clients/gavel bid A<id> 7.50
+  GAVEL_TOKEN=$AUDITOR $BIN/clients/gavel audit list
 Stop both with:  scripts/demo.sh stop
 HELP
 else

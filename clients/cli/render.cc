@@ -83,6 +83,14 @@ const google::protobuf::Timestamp& StartsAt(const v1::Auction& a) {
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 
+// An ascending or descending open auction has no price before its first bid
+// (the next minimum shows where bidding starts).
+std::string PriceText(const v1::Auction& a) {
+  const v1::Format f = a.spec().format();
+  if (a.bid_count() == 0 && (f == v1::ENGLISH || f == v1::REVERSE_ENGLISH)) return "-";
+  return FormatAmount(a.current_price_minor(), a.spec().currency());
+}
+
 // "bob at 15.00 EUR", "bob, 2 at 15.00 EUR" or, for several,
 // "bob (2 at 15.00 EUR), carol (1 at 14.00 EUR)".
 std::string WinnersText(const google::protobuf::RepeatedPtrField<v1::Winner>& winners,
@@ -174,7 +182,7 @@ void PrintAuction(const v1::Auction& a, std::ostream& out,
   d.Add("quantity", QuantityText(a));
   d.Add(IsDouble(spec.format()) ? "reference price" : "start price",
         FormatAmount(spec.start_price_minor(), currency));
-  d.Add("current price", FormatAmount(a.current_price_minor(), currency));
+  d.Add("current price", PriceText(a));
   d.Add("leader", a.leading_bidder_id());
   d.Add("bids", absl::StrCat(a.bid_count()));
   if (a.next_minimum_bid_minor() > 0) {
@@ -213,8 +221,8 @@ void PrintAuctionTable(const google::protobuf::RepeatedPtrField<v1::Auction>& au
   for (const v1::Auction& a : auctions) {
     t.AddRow({a.auction_id(), Truncate(a.spec().item().title(), kTitleWidth), a.seller_id(),
               FormatName(a.spec().format()), StateName(a.state()),
-              FormatAmount(a.current_price_minor(), a.spec().currency()),
-              absl::StrCat(a.bid_count()), OrDash(a.leading_bidder_id()), FormatTime(EndsAt(a))});
+              PriceText(a), absl::StrCat(a.bid_count()), OrDash(a.leading_bidder_id()),
+              FormatTime(EndsAt(a))});
   }
   t.Print(out);
 }

@@ -497,6 +497,16 @@ TEST_F(App, AuctionCreateChecksItsFlagsBeforeSending) {
   EXPECT_EQ(CallsTo("CreateAuction"), 0);
 }
 
+TEST_F(App, AuctionListShowsNoPriceBeforeTheFirstEnglishBid) {
+  fake_.handlers.list_auctions = [](const v1::ListAuctionsRequest&,
+                                    v1::ListAuctionsResponse* out) {
+    *out->add_auctions() = Auction(v1::ENGLISH, "EUR");
+    return grpc::Status::OK;
+  };
+  Result r = RunOk({"auction", "list"});
+  EXPECT_THAT(r.out, HasSubstr("english  open       -     0"));
+}
+
 TEST_F(App, AuctionListSendsFiltersAndPrintsATable) {
   v1::ListAuctionsRequest sent;
   fake_.handlers.list_auctions = [&sent](const v1::ListAuctionsRequest& r,
@@ -506,6 +516,7 @@ TEST_F(App, AuctionListSendsFiltersAndPrintsATable) {
     *a = Auction(v1::ENGLISH, "EUR");
     a->set_auction_id("A1");
     a->set_current_price_minor(1250);
+    a->set_bid_count(2);
     out->set_next_page_token("p2");
     return grpc::Status::OK;
   };
@@ -516,7 +527,7 @@ TEST_F(App, AuctionListSendsFiltersAndPrintsATable) {
   EXPECT_EQ(sent.seller_id(), "alice");
   EXPECT_EQ(sent.page_size(), 10);
   EXPECT_THAT(r.out, StartsWith("AUCTION  TITLE         SELLER  FORMAT   STATE      PRICE  BIDS"));
-  EXPECT_THAT(r.out, HasSubstr("A1       Vintage lamp  alice   english  open   12.50 EUR     0"));
+  EXPECT_THAT(r.out, HasSubstr("A1       Vintage lamp  alice   english  open   12.50 EUR     2"));
   EXPECT_THAT(r.out, HasSubstr("(more: add --page-token p2, or --all)\n"));
 }
 

@@ -1,16 +1,131 @@
-// Engine microbenchmarks. Run:
-//   build/release/bench/engine_bench --benchmark_min_time=0.5
+// Engine and runtime microbenchmarks (STYLE.md 7: each prints items/s; the
+// history of their figures is in BENCHMARKS.md). Run:
+//   build/h-bench/bench/engine_bench --benchmark_min_time=0.2
+//
+// What each measures:
+// - BM_EnglishProxyBid: Engine::PlaceBid alone (one shard's work, no ring):
+//   random bidders over N open English auctions, every client_bid_id unique
+//   (no idempotent replays), every amount just above the auction's current
+//   minimum, so nearly all bids are accepted and move the proxy.
+// - BM_ShardLatency: one command through MpscRing + a real Shard thread
+//   (SystemClock): submit-to-done latency percentiles (p50/p99/p999 in ns)
+//   from per-op samples, one in flight ("pingpong"), as many as the shard
+//   takes ("saturated"), and paced at half the saturated rate ("half").
+// - BM_RingPushPop: MpscRing alone with 0 (same thread), 1 and 2 producers.
+// - BM_Memory*: bytes per open English auction and per logged bid, counted
+//   by the global operator new/delete below (live bytes as malloc reports
+//   usable sizes) and cross-checked with mallinfo2.
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
-#include <random>
+#include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "engine/clock.h"
 #include "engine/engine.h"
+#include "engine/mpsc_ring.h"
+#include "engine/shard.h"
+
+// ---------------------------------------------------------------------------
+// Counting global allocator: every byte the process asks operator new for,
+// as malloc_usable_size reports it (so new and delete agree without a
+// header). One relaxed atomic add per allocation; the benchmarks whose hot
+// loops allocate nothing (ring, shard) are not affected.
+namespace {
+std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_allocations{0};
+
+void* Counted(void* p) {
+  if (p == nullptr) throw std::bad_alloc();
+  g_live_bytes.fetch_add(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+void* CountedNoThrow(void* p) {
+  if (p == nullptr) return nullptr;
+  g_live_bytes.fetch_add(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+void Release(void* p) {
+  if (p == nullptr) return;
+  g_live_bytes.fetch_sub(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+  std::free(p);
+}
+void* AlignedMalloc(size_t n, std::align_val_t al) {
+  const size_t a = static_cast<size_t>(al);
+  return std::aligned_alloc(a, (std::max<size_t>(n, 1) + a - 1) / a * a);
+}
+}  // namespace
+
+void* operator new(size_t n) { return Counted(std::malloc(n ? n : 1)); }
+void* operator new[](size_t n) { return Counted(std::malloc(n ? n : 1)); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return CountedNoThrow(std::malloc(n ? n : 1));
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return CountedNoThrow(std::malloc(n ? n : 1));
+}
+void* operator new(size_t n, std::align_val_t al) { return Counted(AlignedMalloc(n, al)); }
+void* operator new[](size_t n, std::align_val_t al) { return Counted(AlignedMalloc(n, al)); }
+void* operator new(size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+  return CountedNoThrow(AlignedMalloc(n, al));
+}
+void* operator new[](size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+  return CountedNoThrow(AlignedMalloc(n, al));
+}
+void operator delete(void* p) noexcept { Release(p); }
+void operator delete[](void* p) noexcept { Release(p); }
+void operator delete(void* p, size_t) noexcept { Release(p); }
+void operator delete[](void* p, size_t) noexcept { Release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { Release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { Release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { Release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { Release(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { Release(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept { Release(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { Release(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { Release(p); }
 
 namespace gavel {
 namespace {
+
+// Bytes malloc holds for the program (arenas + mmapped chunks), headers
+// and alignment included.
+int64_t MallocHeldBytes() {
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// splitmix64: cheap enough (a few cycles) to sit inside a timed loop.
+inline uint64_t NextRandom(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 class Names final : public PrincipalNames {
  public:
@@ -24,48 +139,468 @@ class NullListener final : public EngineListener {
 };
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+constexpr PrincipalId kSeller = 0;
+constexpr uint32_t kBidders = 1000;  // bidder ids 1..kBidders
 
-AuctionSpec English() {
+AuctionSpec English(absl::Time starts_at, bool long_text = false) {
   AuctionSpec s;
   s.title = "item";
+  if (long_text) {
+    s.title = "Vintage mechanical wristwatch, stainless steel, 1970s";  // 52 bytes
+    s.description = std::string(400, 'd');
+    s.category = "watches/mechanical";
+  }
   s.format = Format::kEnglish;
   s.currency = "EUR";
   s.start_price_minor = 100;
-  s.starts_at = kT0;
-  s.ends_at = kT0 + absl::Hours(24 * 300);
+  s.starts_at = starts_at;
+  s.ends_at = starts_at + absl::Hours(24 * 300);
   return s;
 }
 
-// English proxy bids on one engine (one shard's worth of work, no ring):
-// random bidders over `range(0)` open auctions, each bid a random maximum a
-// little above the current minimum, so most are accepted and move the proxy.
-void BM_EnglishProxyBid(benchmark::State& state) {
+// `count` distinct idempotency keys "k<i>", pre-formatted into one buffer so
+// the timed loop neither allocates nor formats.
+class KeyPool {
+ public:
+  explicit KeyPool(size_t count) : text_(count * kStride), length_(count) {
+    for (size_t i = 0; i < count; ++i) {
+      char* slot = &text_[i * kStride];
+      slot[0] = 'k';
+      const std::string digits = absl::StrCat(i);
+      std::memcpy(slot + 1, digits.data(), digits.size());
+      length_[i] = static_cast<uint8_t>(1 + digits.size());
+    }
+  }
+  absl::string_view operator[](size_t i) const {
+    return absl::string_view(&text_[i * kStride], length_[i]);
+  }
+  size_t size() const { return length_.size(); }
+
+ private:
+  static constexpr size_t kStride = 24;
+  std::vector<char> text_;
+  std::vector<uint8_t> length_;
+};
+
+// An engine with `count` open English auctions, as one shard holds them.
+struct EnglishBook {
   Names names;
   NullListener listener;
-  Engine engine({0, 1}, &names, &listener);
-  const int auctions = static_cast<int>(state.range(0));
+  Engine engine{{0, 1}, &names, &listener};
   std::vector<AuctionId> ids;
-  for (int i = 0; i < auctions; ++i) {
-    ids.push_back(engine.CreateAuction(0, absl::StrCat("r", i), English(), kT0)->auction_id);
+  std::vector<const Auction*> auctions;
+
+  explicit EnglishBook(int count, bool long_text = false) {
+    ids.reserve(count);
+    auctions.reserve(count);
+    for (int i = 0; i < count; ++i) {
+      const AuctionId id =
+          engine.CreateAuction(kSeller, absl::StrCat("r", i), English(kT0, long_text), kT0)
+              ->auction_id;
+      ids.push_back(id);
+    }
+    for (AuctionId id : ids) auctions.push_back(engine.Find(id));
   }
-  std::mt19937_64 rng(42);
-  std::vector<int64_t> price(auctions, 100);
-  std::vector<std::string> keys;
-  for (int i = 0; i < 4096; ++i) keys.push_back(absl::StrCat("k", i));
-  uint64_t n = 0;
+};
+
+// One random bid just above the auction's current minimum (up to ~3 %
+// more), by a random bidder, with key `key`.
+inline PlaceBidCommand RandomBid(const std::vector<AuctionId>& ids,
+                                 const std::vector<const Auction*>& auctions, uint64_t* rng,
+                                 absl::string_view key) {
+  const uint64_t r = NextRandom(rng);
+  const size_t a = static_cast<size_t>((r & 0xffffffffu) % ids.size());
+  PlaceBidCommand cmd;
+  cmd.auction_id = ids[a];
+  cmd.bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
+  cmd.client_bid_id = key;
+  const int64_t minimum = auctions[a]->NextMinimum();
+  cmd.amount_minor = minimum + static_cast<int64_t>((r >> 48) % (minimum / 32 + 1));
+  return cmd;
+}
+
+// ---------------------------------------------------------------------------
+// English proxy bids on one engine, no ring.
+void BM_EnglishProxyBid(benchmark::State& state) {
+  EnglishBook book(static_cast<int>(state.range(0)));
+  const KeyPool keys(state.max_iterations);
+  uint64_t rng = 42;
+  const absl::Time now = kT0 + absl::Seconds(1);
+  size_t i = 0;
+  int64_t accepted = 0;
   for (auto _ : state) {
-    const size_t a = rng() % auctions;
-    PlaceBidCommand cmd;
-    cmd.auction_id = ids[a];
-    cmd.bidder = 1 + static_cast<PrincipalId>(rng() % 1000);
-    cmd.client_bid_id = keys[n++ & 4095];
-    price[a] += 1 + static_cast<int64_t>(rng() % 500);
-    cmd.amount_minor = price[a];
-    benchmark::DoNotOptimize(engine.PlaceBid(cmd, kT0));
+    const PlaceBidCommand cmd = RandomBid(book.ids, book.auctions, &rng, keys[i++]);
+    absl::StatusOr<BidResult> r = book.engine.PlaceBid(cmd, now);
+    accepted += r.ok() && r->reason == RejectReason::kNone && !r->replayed;
   }
   state.SetItemsProcessed(state.iterations());
+  state.counters["accepted_share"] =
+      static_cast<double>(accepted) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
-BENCHMARK(BM_EnglishProxyBid)->Arg(10'000);
+BENCHMARK(BM_EnglishProxyBid)->Arg(1'000)->Arg(10'000)->ArgName("auctions");
+
+// ---------------------------------------------------------------------------
+// One command through ring + shard.
+
+// A task the benchmark owns and reuses (no allocation per op): Run does the
+// command, stamps the time and marks itself done; the shard never touches it
+// after that (the "hand itself on" case of ShardTask's contract).
+class ProbeTask final : public ShardTask {
+ public:
+  void Run(ShardContext& ctx) override {
+    if (bid_) {
+      // Just above the auction's minimum, which only the shard may read.
+      const int64_t minimum = auction_->NextMinimum();
+      cmd_.amount_minor = minimum + static_cast<int64_t>(extra_ % (minimum / 32 + 1));
+      absl::StatusOr<BidResult> r = ctx.engine.PlaceBid(cmd_, ctx.now);
+      accepted_ = r.ok() && r->reason == RejectReason::kNone;
+    }
+    done_ns_ = NowNs();
+    done_.store(true, std::memory_order_release);  // the one handoff back
+  }
+
+  bool bid_ = false;
+  PlaceBidCommand cmd_;
+  const Auction* auction_ = nullptr;  // dereferenced only on the shard thread
+  uint64_t extra_ = 0;
+  int64_t submit_ns_ = 0;
+  int64_t done_ns_ = 0;
+  bool accepted_ = false;
+  std::atomic<bool> done_{true};  // true: free to reuse
+};
+
+// Runs `f(engine)` on the shard thread and waits for it.
+template <typename F>
+void RunOnShard(Shard& shard, F f) {
+  class Once final : public ShardTask {
+   public:
+    explicit Once(F* f) : f_(f) {}
+    void Run(ShardContext& ctx) override {
+      (*f_)(ctx.engine);
+      done.store(true, std::memory_order_release);
+    }
+    F* f_;
+    std::atomic<bool> done{false};
+  } task(&f);
+  while (!shard.Submit(&task)) std::this_thread::yield();
+  while (!task.done.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+enum LatencyMode : int64_t { kPingPong = 0, kSaturated = 1, kHalf = 2 };
+
+void ReportPercentiles(benchmark::State& state, std::vector<int64_t>& samples) {
+  if (samples.empty()) return;
+  std::sort(samples.begin(), samples.end());
+  auto at = [&](double q) {
+    const size_t k = std::min(samples.size() - 1, static_cast<size_t>(q * samples.size()));
+    return static_cast<double>(samples[k]);
+  };
+  state.counters["p50_ns"] = at(0.50);
+  state.counters["p99_ns"] = at(0.99);
+  state.counters["p999_ns"] = at(0.999);
+  state.counters["max_ns"] = static_cast<double>(samples.back());
+}
+
+// range(0): LatencyMode; range(1): 0 = empty task (the handoff alone),
+// 1 = an English PlaceBid in the task.
+void BM_ShardLatency(benchmark::State& state) {
+  const auto mode = static_cast<LatencyMode>(state.range(0));
+  const bool bid = state.range(1) == 1;
+  constexpr int kAuctions = 10'000;
+  // Tasks in flight at most: a ring of reusable tasks; FIFO shard order
+  // means task i is done before task i + kPool is needed again.
+  const size_t pool_size = mode == kPingPong ? 1 : 1024;
+
+  Names names;
+  NullListener listener;
+  SystemClock clock;
+  Shard shard(ShardOptions{0, 1, 1 << 16}, &clock, &names, &listener);
+  shard.Start();
+  const absl::Time t0 = clock.Now();
+  std::vector<AuctionId> ids;
+  std::vector<const Auction*> auctions;  // read only on the shard thread
+  RunOnShard(shard, [&](Engine& engine) {
+    for (int i = 0; i < kAuctions; ++i) {
+      ids.push_back(
+          engine.CreateAuction(kSeller, absl::StrCat("r", i), English(t0), t0)->auction_id);
+    }
+    for (AuctionId id : ids) auctions.push_back(engine.Find(id));
+  });
+
+  const size_t calibration = mode == kHalf ? 200'000 : 0;
+  const KeyPool keys(bid ? state.max_iterations + calibration + pool_size : 1);
+  std::vector<ProbeTask> pool(pool_size);
+  std::vector<int64_t> samples;
+  samples.reserve(state.max_iterations + pool_size);
+  uint64_t rng = 7;
+  size_t next = 0;      // tasks submitted
+  size_t reclaimed = 0;  // tasks whose sample is taken
+  int64_t accepted = 0;
+  bool record = false;
+
+  // Waits for the oldest task in flight and takes its sample.
+  auto reclaim_one = [&] {
+    ProbeTask& t = pool[reclaimed % pool_size];
+    while (!t.done_.load(std::memory_order_acquire)) CpuRelax();
+    if (record) samples.push_back(t.done_ns_ - t.submit_ns_);
+    accepted += t.accepted_;
+    ++reclaimed;
+  };
+  // Takes every finished task's sample without waiting.
+  auto reclaim_ready = [&] {
+    while (reclaimed < next &&
+           pool[reclaimed % pool_size].done_.load(std::memory_order_acquire)) {
+      reclaim_one();
+    }
+  };
+  auto submit = [&](int64_t submit_ns) {
+    if (next - reclaimed == pool_size) reclaim_one();
+    ProbeTask& t = pool[next % pool_size];
+    t.bid_ = bid;
+    if (bid) {
+      // The amount is decided on the shard (the minimum lives there).
+      const uint64_t r = NextRandom(&rng);
+      const size_t a = static_cast<size_t>((r & 0xffffffffu) % ids.size());
+      t.cmd_.auction_id = ids[a];
+      t.cmd_.bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
+      t.cmd_.client_bid_id = keys[next];
+      t.auction_ = auctions[a];
+      t.extra_ = r >> 48;
+    }
+    t.done_.store(false, std::memory_order_relaxed);
+    t.submit_ns_ = submit_ns == 0 ? NowNs() : submit_ns;
+    while (!shard.Submit(&t)) CpuRelax();  // never full: pool_size < ring
+    ++next;
+  };
+  // Calibration for "half": the saturated rate, measured right here.
+  int64_t interval_ns = 0;
+  if (mode == kHalf) {
+    const int64_t c0 = NowNs();
+    for (size_t k = 0; k < calibration; ++k) submit(0);
+    while (reclaimed < next) reclaim_one();
+    const double per_op = static_cast<double>(NowNs() - c0) / static_cast<double>(calibration);
+    interval_ns = static_cast<int64_t>(2.0 * per_op);
+    state.counters["saturated_per_s"] = 1e9 / per_op;
+    state.counters["paced_interval_ns"] = static_cast<double>(interval_ns);
+  }
+
+  record = true;
+  accepted = 0;
+  int64_t due = NowNs();
+  for (auto _ : state) {
+    if (mode == kPingPong) {
+      submit(0);
+      reclaim_one();
+    } else if (mode == kSaturated) {
+      submit(0);
+    } else {
+      // Paced: wait for the due time (taking samples meanwhile), then submit.
+      due += interval_ns;
+      int64_t now = NowNs();
+      while (now < due) {
+        reclaim_ready();
+        CpuRelax();
+        now = NowNs();
+      }
+      submit(now);
+    }
+  }
+  while (reclaimed < next) reclaim_one();
+  shard.Stop();
+
+  state.SetItemsProcessed(state.iterations());
+  ReportPercentiles(state, samples);
+  if (bid) {
+    state.counters["accepted_share"] =
+        static_cast<double>(accepted) / static_cast<double>(std::max<size_t>(1, samples.size()));
+  }
+}
+BENCHMARK(BM_ShardLatency)
+    ->ArgNames({"mode", "bid"})
+    ->Args({kPingPong, 0})
+    ->Args({kPingPong, 1})
+    ->Args({kSaturated, 0})
+    ->Args({kSaturated, 1})
+    ->Args({kHalf, 0})
+    ->Args({kHalf, 1})
+    ->UseRealTime();
+
+// ---------------------------------------------------------------------------
+// MpscRing alone. range(0) producers: 0 = push and pop on the benchmark
+// thread (the cost of the two operations, uncontended); 1 or 2 = producer
+// threads pushing while the benchmark thread pops (one item per iteration).
+void BM_RingPushPop(benchmark::State& state) {
+  const int producers = static_cast<int>(state.range(0));
+  MpscRing<uint64_t> ring(1 << 16);
+  if (producers == 0) {
+    uint64_t v = 0;
+    for (auto _ : state) {
+      ring.TryPush(v + 1);
+      ring.TryPop(&v);
+      benchmark::DoNotOptimize(v);
+    }
+    state.SetItemsProcessed(state.iterations());
+    return;
+  }
+  std::atomic<bool> go{false};
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> full{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&] {
+      while (!go.load(std::memory_order_acquire)) CpuRelax();
+      int64_t full_here = 0;
+      uint64_t x = 1;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (ring.TryPush(x)) {
+          ++x;
+        } else {
+          ++full_here;
+          CpuRelax();
+        }
+      }
+      full.fetch_add(full_here, std::memory_order_relaxed);
+    });
+  }
+  go.store(true, std::memory_order_release);
+  int64_t empty = 0;
+  for (auto _ : state) {
+    uint64_t v;
+    while (!ring.TryPop(&v)) {
+      ++empty;
+      CpuRelax();
+    }
+    benchmark::DoNotOptimize(v);
+  }
+  stop.store(true, std::memory_order_relaxed);
+  for (auto& t : threads) t.join();
+  state.SetItemsProcessed(state.iterations());
+  state.counters["pop_found_empty"] = static_cast<double>(empty);
+  state.counters["push_found_full"] = static_cast<double>(full.load());
+}
+BENCHMARK(BM_RingPushPop)->ArgName("producers")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+
+// ---------------------------------------------------------------------------
+// Memory. One iteration each: the figures are counters; items/s is the
+// rate of the work measured (creations, bids).
+
+// range(0): 0 = short item text ("item": fits std::string's inline buffer),
+// 1 = a realistic title (52 bytes) + 400-byte description + category.
+void BM_MemoryPerEnglishAuction(benchmark::State& state) {
+  constexpr int kAuctions = 100'000;
+  const bool long_text = state.range(0) == 1;
+  for (auto _ : state) {
+    Names names;
+    NullListener listener;
+    Engine engine({0, 1}, &names, &listener);
+    std::vector<std::string> request_ids;
+    request_ids.reserve(kAuctions);
+    for (int i = 0; i < kAuctions; ++i) request_ids.push_back(absl::StrCat("r", i));
+    const AuctionSpec spec = English(kT0, long_text);
+    const int64_t live0 = g_live_bytes.load();
+    const int64_t held0 = MallocHeldBytes();
+    const int64_t calls0 = g_allocations.load();
+    for (int i = 0; i < kAuctions; ++i) {
+      // The spec is copied inside the count: its text is the auction's.
+      benchmark::DoNotOptimize(engine.CreateAuction(kSeller, request_ids[i], spec, kT0));
+    }
+    const int64_t live1 = g_live_bytes.load();
+    const int64_t held1 = MallocHeldBytes();
+    const int64_t calls1 = g_allocations.load();
+    state.counters["bytes_per_auction"] = static_cast<double>(live1 - live0) / kAuctions;
+    state.counters["malloc_bytes_per_auction"] = static_cast<double>(held1 - held0) / kAuctions;
+    state.counters["allocs_per_auction"] = static_cast<double>(calls1 - calls0) / kAuctions;
+  }
+  state.SetItemsProcessed(state.iterations() * kAuctions);
+}
+BENCHMARK(BM_MemoryPerEnglishAuction)->ArgName("long_text")->Arg(0)->Arg(1)->Iterations(1);
+
+// 1M bids over 10k open English auctions (100 per auction), every one
+// logged; bytes per bid include the bid log entry, the idempotency key's
+// hash slot, the bid_accepted event in the auction's history and the
+// amortised growth of those vectors.
+void BM_MemoryPerEnglishBid(benchmark::State& state) {
+  constexpr int kAuctions = 10'000;
+  constexpr int kBids = 1'000'000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    EnglishBook book(kAuctions);
+    const KeyPool keys(kBids);
+    uint64_t rng = 42;
+    int64_t accepted = 0;
+    const absl::Time now = kT0 + absl::Seconds(1);
+    const int64_t live0 = g_live_bytes.load();
+    const int64_t held0 = MallocHeldBytes();
+    state.ResumeTiming();
+    for (int i = 0; i < kBids; ++i) {
+      absl::StatusOr<BidResult> r =
+          book.engine.PlaceBid(RandomBid(book.ids, book.auctions, &rng, keys[i]), now);
+      accepted += r.ok() && r->reason == RejectReason::kNone;
+    }
+    state.PauseTiming();
+    state.counters["bytes_per_bid"] = static_cast<double>(g_live_bytes.load() - live0) / kBids;
+    state.counters["malloc_bytes_per_bid"] =
+        static_cast<double>(MallocHeldBytes() - held0) / kBids;
+    state.counters["accepted_share"] = static_cast<double>(accepted) / kBids;
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * kBids);
+}
+BENCHMARK(BM_MemoryPerEnglishBid)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Resting orders of a continuous double auction: 1M limit orders that never
+// cross (buys below 2000, sells above 3000) over 100 auctions, so every one
+// rests in a book.
+void BM_MemoryPerRestingOrder(benchmark::State& state) {
+  constexpr int kAuctions = 100;
+  constexpr int kOrders = 1'000'000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    Names names;
+    NullListener listener;
+    Engine engine({0, 1}, &names, &listener);
+    std::vector<AuctionId> ids;
+    for (int i = 0; i < kAuctions; ++i) {
+      AuctionSpec s = English(kT0);
+      s.format = Format::kDoubleContinuous;
+      absl::StatusOr<AuctionView> v = engine.CreateAuction(kSeller, absl::StrCat("d", i), s, kT0);
+      if (!v.ok()) {
+        state.SkipWithError(std::string(v.status().message()).c_str());
+        return;
+      }
+      ids.push_back(v->auction_id);
+    }
+    const KeyPool keys(kOrders);
+    uint64_t rng = 9;
+    int64_t rested = 0;
+    const absl::Time now = kT0 + absl::Seconds(1);
+    const int64_t live0 = g_live_bytes.load();
+    const int64_t held0 = MallocHeldBytes();
+    state.ResumeTiming();
+    for (int i = 0; i < kOrders; ++i) {
+      const uint64_t r = NextRandom(&rng);
+      PlaceBidCommand cmd;
+      cmd.auction_id = ids[r % kAuctions];
+      cmd.bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
+      cmd.client_bid_id = keys[i];
+      const bool buy = (r >> 20) & 1;
+      cmd.side = buy ? Side::kBuy : Side::kSell;
+      cmd.amount_minor = buy ? 1000 + static_cast<int64_t>((r >> 40) % 1000)
+                             : 3000 + static_cast<int64_t>((r >> 40) % 1000);
+      cmd.quantity = 1 + static_cast<int64_t>((r >> 52) % 10);
+      absl::StatusOr<BidResult> res = engine.PlaceBid(cmd, now);
+      rested += res.ok() && res->reason == RejectReason::kNone && res->fills.empty();
+    }
+    state.PauseTiming();
+    state.counters["bytes_per_order"] = static_cast<double>(g_live_bytes.load() - live0) / kOrders;
+    state.counters["malloc_bytes_per_order"] =
+        static_cast<double>(MallocHeldBytes() - held0) / kOrders;
+    state.counters["rested_share"] = static_cast<double>(rested) / kOrders;
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * kOrders);
+}
+BENCHMARK(BM_MemoryPerRestingOrder)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace gavel

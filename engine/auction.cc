@@ -155,7 +155,7 @@ absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId s
   return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");
 }
 
-absl::StatusOr<int64_t> Auction::CancelOrder(PrincipalId, uint32_t) {
+absl::StatusOr<int64_t> Auction::CancelOrder(PrincipalId, uint32_t, std::vector<AuctionEvent>*) {
   return absl::FailedPreconditionError(absl::StrCat(
       "only resting orders of a double auction can be cancelled; auction ", FormatAuctionId(id_),
       " is ", FormatName(spec_.format)));

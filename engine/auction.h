@@ -174,7 +174,10 @@ class Auction {
   // Cancels the owner's resting order (bid log entry `entry`). Returns the
   // quantity cancelled; NotFound (no such resting order), PermissionDenied
   // (another owner's), FailedPrecondition (the format has no resting orders).
-  virtual absl::StatusOr<int64_t> CancelOrder(PrincipalId owner, uint32_t entry);
+  // Events the cancel raises (a new indicative price) go to `events`, as in
+  // Place.
+  virtual absl::StatusOr<int64_t> CancelOrder(PrincipalId owner, uint32_t entry,
+                                              std::vector<AuctionEvent>* events);
   // The fills bid log entry `entry` made when it arrived (for idempotent
   // replays of the answer).
   virtual void FillsOf(uint32_t /*entry*/, std::vector<Fill>* /*out*/) const {}

@@ -1,14 +1,384 @@
-// Factory of the double auctions.
+// DOUBLE_CONTINUOUS and DOUBLE_CALL, and the factory of both (RULES.md
+// "DOUBLE_*"; docs/FORMATS.md).
+#include "engine/double_auction.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/auction.h"
+#include "engine/settlement.h"
 
 namespace gavel {
+namespace {
 
-absl::StatusOr<std::unique_ptr<Auction>> MakeDoubleAuction(AuctionId, PrincipalId,
-                                                           AuctionSpec spec, absl::Time) {
-  return absl::UnimplementedError(absl::StrCat(
-      "format ", FormatName(spec.format), " is not available in this build yet; ENGLISH is"));
+// Orders an auction's vectors are sized for before they grow.
+constexpr size_t kInitialOrders = 64;
+
+Side Opposite(Side side) { return side == Side::kBuy ? Side::kSell : Side::kBuy; }
+
+// Whether an incoming order with limit `limit` trades with a resting
+// opposite order at `resting_price`.
+bool Crosses(Side incoming, int64_t limit, int64_t resting_price) {
+  return incoming == Side::kBuy ? resting_price <= limit : resting_price >= limit;
+}
+
+absl::Status NotApplicable(absl::string_view field, Format format, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": does not apply to ", FormatName(format), "; ", why));
+}
+
+// What a double auction's spec may not carry (the checks every format
+// shares have passed).
+absl::Status ValidateDouble(const AuctionSpec& s) {
+  if (s.quantity != 1) {
+    return NotApplicable("quantity", s.format,
+                         "every order carries its own quantity (leave it unset)");
+  }
+  if (s.reserve_price_minor != 0) {
+    return NotApplicable("reserve_price_minor", s.format,
+                         "every order carries its own limit price (leave it 0)");
+  }
+  if (s.buy_now_price_minor != 0) {
+    return NotApplicable("buy_now_price_minor", s.format, "there is no buy-it-now (leave it 0)");
+  }
+  if (s.soft_close.enabled) {
+    return NotApplicable("soft_close", s.format, "the close is hard (leave it unset)");
+  }
+  if (s.dutch.decrement_minor != 0 || s.dutch.floor_price_minor != 0 ||
+      s.dutch.tick_interval != absl::ZeroDuration()) {
+    return NotApplicable("dutch", s.format, "only a DUTCH auction has a clock (leave it unset)");
+  }
+  if (!s.increment_table.empty()) {
+    return NotApplicable("increment_table", s.format,
+                         "orders may be at any price (leave it empty)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Auction>> MakeDoubleAuction(AuctionId id, PrincipalId seller,
+                                                           AuctionSpec spec,
+                                                           absl::Time created_at) {
+  if (absl::Status st = ValidateDouble(spec); !st.ok()) return st;
+  if (spec.format == Format::kDoubleCall) {
+    return std::make_unique<CallDoubleAuction>(id, seller, std::move(spec), created_at);
+  }
+  return std::make_unique<ContinuousDoubleAuction>(id, seller, std::move(spec), created_at);
+}
+
+// ---------------------------------------------------------------- shared
+
+DoubleAuction::DoubleAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
+                             absl::Time created_at)
+    : Auction(id, seller, std::move(spec), created_at) {
+  book_.Reserve(kInitialOrders, kInitialOrders);
+  orders_.reserve(kInitialOrders + 1);
+  fills_.reserve(kInitialOrders);
+  trades_.reserve(kInitialOrders);
+}
+
+DoubleAuction::OrderRecord& DoubleAuction::OpenAccount(const BidInput& bid) {
+  assert(bid.side == Side::kBuy || bid.side == Side::kSell);
+  if (bid.entry >= orders_.size()) orders_.resize(bid.entry + 1);
+  OrderRecord& r = orders_[bid.entry];
+  r.owner = bid.bidder;
+  r.status = OrderStatus{bid.side, bid.amount_minor, bid.quantity, 0, 0, 0};
+  r.fills_begin = static_cast<uint32_t>(fills_.size());
+  r.fills_count = 0;
+  return r;
+}
+
+CloseOutcome::TradeAward DoubleAuction::Trade(uint32_t buy_entry, uint32_t sell_entry,
+                                              int64_t price, int64_t quantity) {
+  OrderRecord& buy = orders_[buy_entry];
+  OrderRecord& sell = orders_[sell_entry];
+  buy.status.traded += quantity;
+  sell.status.traded += quantity;
+  trades_.push_back({buy_entry, sell_entry, buy.owner, sell.owner, price, quantity});
+  return trades_.back();
+}
+
+int64_t DoubleAuction::CancelResting(uint32_t entry) {
+  const int64_t cancelled = book_.Remove(entry);
+  orders_[entry].status.cancelled += cancelled;
+  return cancelled;
+}
+
+void DoubleAuction::CancelAll() {
+  book_.Clear(
+      [this](const OrderBook::Order& o) { orders_[o.entry].status.cancelled += o.quantity; });
+}
+
+absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t entry,
+                                                   std::vector<AuctionEvent>* events) {
+  if (entry >= orders_.size() || orders_[entry].status.quantity == 0) {
+    return absl::NotFoundError(absl::StrCat("bid ", FormatBidId(id(), entry),
+                                            " is not an accepted order; nothing to cancel"));
+  }
+  if (orders_[entry].owner != owner) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("bid ", FormatBidId(id(), entry), " is not yours to cancel"));
+  }
+  const int64_t cancelled = CancelResting(entry);
+  if (cancelled > 0) BookChanged(events);
+  return cancelled;
+}
+
+void DoubleAuction::FillsOf(uint32_t entry, std::vector<Fill>* out) const {
+  if (entry >= orders_.size()) return;
+  const OrderRecord& r = orders_[entry];
+  out->insert(out->end(), fills_.begin() + r.fills_begin,
+              fills_.begin() + r.fills_begin + r.fills_count);
+}
+
+void DoubleAuction::FillView(AuctionView* view, bool /*public_view*/) const {
+  // Levels are public in both views; who placed which order is not shown.
+  book_.Levels(Side::kBuy, kViewLevels, &view->buy_levels);
+  book_.Levels(Side::kSell, kViewLevels, &view->sell_levels);
+}
+
+std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry) const {
+  if (entry >= orders_.size() || orders_[entry].status.quantity == 0) return std::nullopt;
+  OrderStatus status = orders_[entry].status;
+  const OrderBook::Order* resting = book_.Find(entry);
+  status.resting = resting == nullptr ? 0 : resting->quantity;
+  return status;
+}
+
+// ---------------------------------------------------------------- continuous
+
+BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<AuctionEvent>* events) {
+  BidDecision d;
+  OpenAccount(bid);
+  const Side opposite = Opposite(bid.side);
+  int64_t left = bid.quantity;
+  while (left > 0) {
+    const OrderBook::Order* best = book_.Best(opposite);
+    if (best == nullptr || !Crosses(bid.side, bid.amount_minor, best->price_minor)) break;
+    const uint32_t counter = best->entry;
+    if (best->owner == bid.bidder) {
+      // No self-trade: the owner's resting order goes, and matching goes on.
+      CancelResting(counter);
+      continue;
+    }
+    const int64_t price = best->price_minor;
+    const int64_t quantity = std::min(left, best->quantity);
+    book_.Reduce(counter, quantity);
+    left -= quantity;
+    const bool buying = bid.side == Side::kBuy;
+    const CloseOutcome::TradeAward t =
+        Trade(buying ? bid.entry : counter, buying ? counter : bid.entry, price, quantity);
+    fills_.push_back({counter, price, quantity});
+    last_price_ = price;
+
+    AuctionEvent e;
+    e.kind = AuctionEvent::Kind::kTrade;
+    e.price_minor = price;
+    e.quantity = quantity;
+    e.bid_entry = bid.entry;
+    auto trade = std::make_shared<TradeRecord>();
+    trade->buy_bid_id = FormatBidId(id(), t.buy_entry);
+    trade->sell_bid_id = FormatBidId(id(), t.sell_entry);
+    trade->price_minor = price;
+    trade->quantity = quantity;
+    e.trade = std::move(trade);  // the engine adds the principals' names
+    events->push_back(std::move(e));
+  }
+  OrderRecord& r = Record(bid.entry);
+  r.fills_count = static_cast<uint32_t>(fills_.size()) - r.fills_begin;
+  if (left > 0) {
+    if (bid.immediate_or_cancel) {
+      r.status.cancelled += left;
+    } else {
+      book_.Add({bid.entry, bid.bidder, bid.side, bid.amount_minor, left});
+    }
+  }
+  d.fills.assign(fills_.begin() + r.fills_begin, fills_.end());
+  d.leading = left == 0;
+  return d;
+}
+
+CloseOutcome ContinuousDoubleAuction::Close(absl::Time /*at*/) {
+  CancelAll();
+  CloseOutcome out;
+  out.outcome = trades_.empty() ? SettlementOutcome::kUnsoldNoBids : SettlementOutcome::kSold;
+  out.trades = trades_;
+  return out;
+}
+
+// ---------------------------------------------------------------- call market
+
+CallDoubleAuction::CallDoubleAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
+                                     absl::Time created_at)
+    : DoubleAuction(id, seller, std::move(spec), created_at) {
+  candidates_.reserve(2 * kInitialOrders);
+  buy_levels_.reserve(kInitialOrders);
+  sell_levels_.reserve(kInitialOrders);
+  eligible_buys_.reserve(kInitialOrders);
+  eligible_sells_.reserve(kInitialOrders);
+}
+
+BidDecision CallDoubleAuction::Place(const BidInput& bid, std::vector<AuctionEvent>* events) {
+  BidDecision d;
+  OpenAccount(bid);
+  book_.Add({bid.entry, bid.bidder, bid.side, bid.amount_minor, bid.quantity});
+  BookChanged(events);
+  const int64_t p = indicative_.price_minor;
+  const bool eligible = indicative_.volume > 0 &&
+                        (bid.side == Side::kBuy ? bid.amount_minor >= p : bid.amount_minor <= p);
+  // The new order is the last at its price, so it trades in full when all
+  // of its side at its price or better fits in the volume.
+  d.leading = eligible && QuantityAtOrBetter(bid.side, bid.amount_minor) <= indicative_.volume;
+  return d;
+}
+
+void CallDoubleAuction::BookChanged(std::vector<AuctionEvent>* events) {
+  const Clearing now = ComputeClearing();
+  if (now == indicative_) return;
+  indicative_ = now;
+  AuctionEvent e;
+  e.kind = AuctionEvent::Kind::kIndicative;
+  e.price_minor = now.price_minor;
+  e.quantity = now.volume;
+  events->push_back(std::move(e));
+}
+
+int64_t CallDoubleAuction::QuantityAtOrBetter(Side side, int64_t price) const {
+  int64_t total = 0;
+  book_.ForEachLevel(side, [&](const BookLevel& level) {
+    if (side == Side::kBuy ? level.price_minor < price : level.price_minor > price) return false;
+    total += level.quantity;
+    return true;
+  });
+  return total;
+}
+
+CallDoubleAuction::Clearing CallDoubleAuction::ComputeClearing() {
+  const OrderBook::Order* best_buy = book_.Best(Side::kBuy);
+  const OrderBook::Order* best_sell = book_.Best(Side::kSell);
+  if (best_buy == nullptr || best_sell == nullptr ||
+      best_buy->price_minor < best_sell->price_minor) {
+    return {};  // nothing crosses: no volume at any price
+  }
+  buy_levels_.clear();
+  sell_levels_.clear();
+  book_.Levels(Side::kBuy, std::numeric_limits<size_t>::max(), &buy_levels_);    // high to low
+  book_.Levels(Side::kSell, std::numeric_limits<size_t>::max(), &sell_levels_);  // low to high
+
+  // Every limit price, ascending, with demand D(p) (buys at p or above) and
+  // supply S(p) (sells at p or below).
+  candidates_.clear();
+  int64_t demand = book_.Depth(Side::kBuy);
+  int64_t supply = 0;
+  size_t b = buy_levels_.size();  // walks buys upwards: buy_levels_[b - 1] is next
+  size_t s = 0;
+  while (b > 0 || s < sell_levels_.size()) {
+    int64_t p = std::numeric_limits<int64_t>::max();
+    if (b > 0) p = buy_levels_[b - 1].price_minor;
+    if (s < sell_levels_.size()) p = std::min(p, sell_levels_[s].price_minor);
+    if (s < sell_levels_.size() && sell_levels_[s].price_minor == p) {
+      supply += sell_levels_[s].quantity;
+      ++s;
+    }
+    candidates_.push_back({p, demand, supply});
+    if (b > 0 && buy_levels_[b - 1].price_minor == p) {
+      demand -= buy_levels_[b - 1].quantity;
+      --b;
+    }
+  }
+
+  // 1) maximum executable volume; 2) then minimum surplus.
+  int64_t max_volume = 0;
+  for (const Candidate& c : candidates_)
+    max_volume = std::max(max_volume, std::min(c.demand, c.supply));
+  if (max_volume == 0) return {};
+  int64_t min_surplus = std::numeric_limits<int64_t>::max();
+  for (const Candidate& c : candidates_) {
+    if (std::min(c.demand, c.supply) == max_volume) {
+      min_surplus = std::min(min_surplus, std::abs(c.demand - c.supply));
+    }
+  }
+  // 3) market pressure; 4) nearest the reference price, the lower on a tie.
+  const int64_t reference = spec().start_price_minor;
+  bool all_buy_surplus = true;
+  bool all_sell_surplus = true;
+  int64_t lowest = 0;
+  int64_t highest = 0;
+  int64_t nearest = 0;
+  bool first = true;
+  for (const Candidate& c : candidates_) {
+    if (std::min(c.demand, c.supply) != max_volume ||
+        std::abs(c.demand - c.supply) != min_surplus) {
+      continue;
+    }
+    all_buy_surplus = all_buy_surplus && c.demand > c.supply;
+    all_sell_surplus = all_sell_surplus && c.demand < c.supply;
+    if (first) {
+      lowest = nearest = c.price_minor;
+      first = false;
+    } else if (std::abs(c.price_minor - reference) < std::abs(nearest - reference)) {
+      nearest = c.price_minor;  // ascending: on equal distance the lower stays
+    }
+    highest = c.price_minor;
+  }
+  if (all_buy_surplus) return {highest, max_volume};
+  if (all_sell_surplus) return {lowest, max_volume};
+  return {nearest, max_volume};
+}
+
+CloseOutcome CallDoubleAuction::Close(absl::Time /*at*/) {
+  const Clearing clearing = ComputeClearing();
+  const int64_t p = clearing.price_minor;
+  if (clearing.volume > 0) {
+    // The eligible orders of each side in price-time priority; walking both
+    // at once pairs them into trades, so the longer side is rationed by
+    // priority and every order of the shorter side trades in full.
+    eligible_buys_.clear();
+    eligible_sells_.clear();
+    book_.ForEachOrder(Side::kBuy, [&](const OrderBook::Order& o) {
+      if (o.price_minor < p) return false;
+      eligible_buys_.push_back(o);
+      return true;
+    });
+    book_.ForEachOrder(Side::kSell, [&](const OrderBook::Order& o) {
+      if (o.price_minor > p) return false;
+      eligible_sells_.push_back(o);
+      return true;
+    });
+    size_t i = 0;
+    size_t j = 0;
+    while (i < eligible_buys_.size() && j < eligible_sells_.size()) {
+      OrderBook::Order& buy = eligible_buys_[i];
+      OrderBook::Order& sell = eligible_sells_[j];
+      const int64_t quantity = std::min(buy.quantity, sell.quantity);
+      book_.Reduce(buy.entry, quantity);
+      book_.Reduce(sell.entry, quantity);
+      Trade(buy.entry, sell.entry, p, quantity);
+      buy.quantity -= quantity;
+      sell.quantity -= quantity;
+      if (buy.quantity == 0) ++i;
+      if (sell.quantity == 0) ++j;
+    }
+  }
+  CancelAll();  // what did not trade
+  indicative_ = clearing;
+  CloseOutcome out;
+  out.outcome = trades_.empty() ? SettlementOutcome::kUnsoldNoBids : SettlementOutcome::kSold;
+  out.trades = trades_;
+  out.clearing_price_minor = trades_.empty() ? 0 : p;
+  return out;
+}
+
+void CallDoubleAuction::FillView(AuctionView* view, bool public_view) const {
+  DoubleAuction::FillView(view, public_view);
+  view->indicative_price_minor = indicative_.price_minor;
+  view->indicative_volume = indicative_.volume;
 }
 
 }  // namespace gavel

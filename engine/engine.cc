@@ -17,10 +17,32 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// A format names a trade's orders by bid id only; the principals' names are
+// the engine's to add, from the bid log.
+std::shared_ptr<const TradeRecord> NamedTrade(const Auction& a, const PrincipalNames& names,
+                                              const TradeRecord& trade) {
+  auto named = std::make_shared<TradeRecord>(trade);
+  auto name_of = [&](const std::string& bid_id) {
+    AuctionId id = 0;
+    uint32_t entry = 0;
+    if (!ParseBidId(bid_id, "bid_id", &id, &entry).ok() || id != a.id() ||
+        entry > a.bids().size()) {
+      return std::string();
+    }
+    return std::string(names.Name(a.bids()[entry - 1].bidder));
+  };
+  if (named->buyer_id.empty()) named->buyer_id = name_of(named->buy_bid_id);
+  if (named->seller_id.empty()) named->seller_id = name_of(named->sell_bid_id);
+  return named;
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options, const PrincipalNames* names, EngineListener* listener)
-    : options_(options), names_(names), listener_(listener) {}
+    : options_(options),
+      names_(names),
+      listener_(listener),
+      next_local_id_(options.auction_id_floor / options.shard_count + 1) {}
 
 absl::Time Engine::Clamp(absl::Time now) {
   if (now > now_) now_ = now;
@@ -42,6 +64,9 @@ void Engine::Emit(Auction& a, AuctionEvent e) {
 void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
   for (AuctionEvent& e : *events) {
     e.sequence = 0;
+    if (e.kind == AuctionEvent::Kind::kTrade && e.trade != nullptr) {
+      e.trade = NamedTrade(a, *names_, *e.trade);
+    }
     Emit(a, std::move(e));
   }
   events->clear();
@@ -224,6 +249,14 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
       return absl::StrCat("bid too low: the minimum bid is now ",
                           FormatAmount(e.minimum_minor, cur));
     case RejectReason::kBidNotImproving:
+      // Reverse formats: lower is better, and minimum_minor is the most a
+      // bid may be.
+      if (a.spec().format == Format::kReverseEnglish ||
+          a.spec().format == Format::kReverseSealed) {
+        if (e.minimum_minor < 1) return "bid not low enough: the price cannot go any lower";
+        return absl::StrCat("bid not low enough: the most you may bid is now ",
+                            FormatAmount(e.minimum_minor, cur));
+      }
       return absl::StrCat("you already lead with a higher or equal maximum; a new maximum must be "
                           "at least ",
                           FormatAmount(e.minimum_minor, cur));
@@ -274,6 +307,16 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   }
   if (cmd.quantity < 1 || cmd.quantity > 1'000'000'000) {
     return absl::InvalidArgumentError("quantity: must be between 1 and 1000000000");
+  }
+  const Format format = a.spec().format;
+  if ((format == Format::kDoubleContinuous || format == Format::kDoubleCall) &&
+      cmd.side != Side::kBuy && cmd.side != Side::kSell) {
+    return absl::InvalidArgumentError("side: BUY or SELL is required in a double auction");
+  }
+  if (cmd.immediate_or_cancel && format == Format::kDoubleCall) {
+    return absl::InvalidArgumentError(
+        "immediate_or_cancel: applies only to DOUBLE_CONTINUOUS; a call market trades only at "
+        "its close");
   }
   BidResult closed;
   closed.auction_id = a.id();
@@ -371,8 +414,13 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
     return absl::FailedPreconditionError(absl::StrCat(
         "auction ", FormatAuctionId(id), " is ", StateName(a.state_), "; nothing rests to cancel"));
   }
-  absl::StatusOr<int64_t> cancelled = a.CancelOrder(owner, entry);
-  if (cancelled.ok()) a.last_sequence_ = ++sequence_;
+  std::vector<AuctionEvent> events;
+  absl::StatusOr<int64_t> cancelled = a.CancelOrder(owner, entry, &events);
+  if (cancelled.ok()) {
+    a.last_sequence_ = ++sequence_;
+    for (AuctionEvent& e : events) e.at = now_;
+    EmitAll(a, &events);
+  }
   return cancelled;
 }
 

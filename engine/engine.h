@@ -79,6 +79,8 @@ struct ListFilter {
 struct EngineOptions {
   uint32_t shard_index = 0;
   uint32_t shard_count = 1;
+  // New auction ids are numbered above this (ids of earlier runs).
+  uint64_t auction_id_floor = 0;
 };
 
 class Engine {

@@ -37,7 +37,7 @@ Shard::Shard(ShardOptions options, const Clock* clock, const PrincipalNames* nam
     : options_(options),
       clock_(clock),
       downstream_(downstream),
-      engine_({options.shard_index, options.shard_count}, names, this),
+      engine_({options.shard_index, options.shard_count, options.auction_id_floor}, names, this),
       ring_(options.ring_capacity) {}
 
 Shard::~Shard() { Stop(); }

@@ -77,6 +77,7 @@ struct ShardOptions {
   uint32_t shard_index = 0;
   uint32_t shard_count = 1;
   size_t ring_capacity = 1 << 16;
+  uint64_t auction_id_floor = 0;  // see EngineOptions
 };
 
 class Shard final : private EngineListener {

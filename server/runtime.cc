@@ -8,7 +8,8 @@ Runtime::Runtime(RuntimeOptions options, const Clock* clock, const PrincipalName
   const uint32_t n = options.shards == 0 ? 1 : options.shards;
   for (uint32_t i = 0; i < n; ++i) {
     shards_.push_back(
-        std::make_unique<Shard>(ShardOptions{i, n, options.ring_capacity}, clock, names,
+        std::make_unique<Shard>(ShardOptions{i, n, options.ring_capacity, options.auction_id_floor},
+                                clock, names,
                                 static_cast<EngineListener*>(this)));
   }
 }

@@ -39,6 +39,7 @@ class FnTask final : public ShardTask {
 struct RuntimeOptions {
   uint32_t shards = 1;
   size_t ring_capacity = 1 << 16;
+  uint64_t auction_id_floor = 0;  // new auction ids are numbered above it
 };
 
 class Runtime final : private EngineListener {

@@ -83,6 +83,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   impl->tokens = std::move(tokens);
   const Clock* clock = impl->options.clock ? impl->options.clock : &impl->system_clock;
 
+  uint64_t auction_id_floor = 0;
   if (!impl->options.postgres.empty()) {
     // Apply migrations (and fail clearly) before taking any call.
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(impl->options.postgres);
@@ -90,6 +91,12 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
       return absl::Status(store.status().code(),
                           absl::StrCat("PostgreSQL: ", store.status().message()));
     }
+    absl::StatusOr<uint64_t> highest = (*store)->HighestAuctionNumber();
+    if (!highest.ok()) {
+      return absl::Status(highest.status().code(),
+                          absl::StrCat("PostgreSQL: ", highest.status().message()));
+    }
+    auction_id_floor = *highest;
     absl::StatusOr<std::vector<std::string>> warnings = (*store)->DatabaseSettingsWarnings();
     if (warnings.ok()) {
       for (const std::string& w : *warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
@@ -98,7 +105,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     impl->pipeline = std::make_unique<SettlementPipeline>(impl->options.postgres);
   }
   impl->runtime = std::make_unique<Runtime>(
-      RuntimeOptions{impl->options.shards, impl->options.ring_capacity}, clock,
+      RuntimeOptions{impl->options.shards, impl->options.ring_capacity, auction_id_floor}, clock,
       &impl->tokens.principals(), impl->pipeline.get());
   if (impl->pipeline) {
     impl->pipeline->Attach(impl->runtime.get());

@@ -1,5 +1,6 @@
 #include "clients/cli/render.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -32,6 +33,11 @@ std::string Reserve(const v1::Auction& a) {
   if (a.spec().reserve_price_minor() > 0) {  // the seller's own view shows the amount
     return absl::StrCat(FormatAmount(a.spec().reserve_price_minor(), currency),
                         a.reserve_met() ? ", met" : ", not met");
+  }
+  // A sealed auction cannot tell before its close whether the reserve is met.
+  if (a.has_reserve() && IsSealed(a.spec().format()) &&
+      (a.state() == v1::OPEN || a.state() == v1::SCHEDULED)) {
+    return "hidden";
   }
   if (a.has_reserve()) return a.reserve_met() ? "hidden, met" : "hidden, not met";
   return "none";
@@ -83,12 +89,26 @@ const google::protobuf::Timestamp& StartsAt(const v1::Auction& a) {
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 
+bool Live(const v1::Auction& a) { return a.state() == v1::OPEN || a.state() == v1::SCHEDULED; }
+
 // An ascending or descending open auction has no price before its first bid
-// (the next minimum shows where bidding starts).
+// (the next minimum shows where bidding starts); a sealed one has none until
+// its close.
 std::string PriceText(const v1::Auction& a) {
   const v1::Format f = a.spec().format();
   if (a.bid_count() == 0 && (f == v1::ENGLISH || f == v1::REVERSE_ENGLISH)) return "-";
+  if (IsSealed(f) && Live(a)) return "sealed";
   return FormatAmount(a.current_price_minor(), a.spec().currency());
+}
+
+// A running Dutch clock: when it next moves, and to what.
+std::string NextTickText(const v1::Auction& a) {
+  if (a.spec().format() != v1::DUTCH || !a.has_next_tick_at() || a.state() != v1::OPEN) return "";
+  const v1::DutchClock& clock = a.spec().dutch();
+  const int64_t next =
+      std::max(clock.floor_price_minor(), a.current_price_minor() - clock.decrement_minor());
+  return absl::StrCat(FormatTime(a.next_tick_at()), " (then ",
+                      FormatAmount(next, a.spec().currency()), ")");
 }
 
 // "bob at 15.00 EUR", "bob, 2 at 15.00 EUR" or, for several,
@@ -147,6 +167,61 @@ std::string SettlementWinners(const v1::Settlement& s) {
   return OrDash(Truncate(absl::StrJoin(names, ", "), kWinnersWidth));
 }
 
+// A double auction's price rows: the last trade (continuous); where the call
+// would clear now, or where it cleared (call market).
+void AddDoublePrices(const v1::Auction& a, Details* d) {
+  const std::string& currency = a.spec().currency();
+  if (a.spec().format() == v1::DOUBLE_CONTINUOUS) {
+    d->Add("last trade", a.current_price_minor() > 0
+                             ? FormatAmount(a.current_price_minor(), currency)
+                             : std::string("-"));
+    return;
+  }
+  const bool open = a.state() == v1::OPEN || a.state() == v1::SCHEDULED;
+  const std::string clearing =
+      a.indicative_volume() > 0
+          ? absl::StrCat(FormatAmount(a.indicative_price_minor(), currency), ", volume ",
+                         a.indicative_volume())
+          : std::string(open ? "none (no buy and sell cross)" : "none (nothing traded)");
+  d->Add(open ? "indicative" : "clearing price", clearing);
+}
+
+// A double auction's book: buy and sell levels side by side, the best
+// prices on the first row.
+void PrintBook(const v1::Auction& a, std::ostream& out) {
+  if (a.buy_levels().empty() && a.sell_levels().empty()) {
+    out << "\nbook: empty\n";
+    return;
+  }
+  const std::string& currency = a.spec().currency();
+  out << "\nbook:\n";
+  using A = Table::Align;
+  Table t({{"ORDERS", A::kRight},
+           {"QTY", A::kRight},
+           {"BUY", A::kRight},
+           {"SELL", A::kRight},
+           {"QTY", A::kRight},
+           {"ORDERS", A::kRight}});
+  const int rows = std::max(a.buy_levels_size(), a.sell_levels_size());
+  for (int i = 0; i < rows; ++i) {
+    std::vector<std::string> row(6);
+    if (i < a.buy_levels_size()) {
+      const v1::BookLevel& l = a.buy_levels(i);
+      row[0] = absl::StrCat(l.orders());
+      row[1] = absl::StrCat(l.quantity());
+      row[2] = FormatAmount(l.price_minor(), currency);
+    }
+    if (i < a.sell_levels_size()) {
+      const v1::BookLevel& l = a.sell_levels(i);
+      row[3] = FormatAmount(l.price_minor(), currency);
+      row[4] = absl::StrCat(l.quantity());
+      row[5] = absl::StrCat(l.orders());
+    }
+    t.AddRow(std::move(row));
+  }
+  t.Print(out);
+}
+
 }  // namespace
 
 bool IsSealed(v1::Format format) {
@@ -179,14 +254,26 @@ void PrintAuction(const v1::Auction& a, std::ostream& out,
   d.Add("format", FormatName(spec.format()));
   d.Add("state", StateName(a.state()));
   d.Add("currency", currency);
-  d.Add("quantity", QuantityText(a));
+  if (!IsDouble(spec.format())) d.Add("quantity", QuantityText(a));
   d.Add(IsDouble(spec.format()) ? "reference price" : "start price",
         FormatAmount(spec.start_price_minor(), currency));
-  d.Add("current price", PriceText(a));
-  d.Add("leader", a.leading_bidder_id());
+  if (IsDouble(spec.format())) {
+    AddDoublePrices(a, &d);
+  } else if (IsSealed(spec.format()) && Live(a)) {
+    // Sealed: while it runs, only the number of bids is public.
+    d.Add("current price", "sealed until the close");
+  } else {
+    d.Add("current price", PriceText(a));
+    d.Add("next tick", NextTickText(a));
+    d.Add("leader", a.leading_bidder_id());
+  }
   d.Add("bids", absl::StrCat(a.bid_count()));
-  if (a.next_minimum_bid_minor() > 0) {
-    d.Add("next minimum", FormatAmount(a.next_minimum_bid_minor(), currency));
+  if (a.next_minimum_bid_minor() > 0 && spec.format() != v1::DUTCH) {
+    // Reverse formats: the same field holds the most a bid may be.
+    const bool reverse =
+        spec.format() == v1::REVERSE_ENGLISH || spec.format() == v1::REVERSE_SEALED;
+    d.Add(reverse ? "next maximum" : "next minimum",
+          FormatAmount(a.next_minimum_bid_minor(), currency));
   }
   if (!IsDouble(spec.format())) {
     d.Add("reserve", Reserve(a));
@@ -200,6 +287,7 @@ void PrintAuction(const v1::Auction& a, std::ostream& out,
   d.Add("sequence", absl::StrCat(a.sequence()));
   for (const auto& [key, value] : extra) d.Add(key, value);
   d.Print(out);
+  if (IsDouble(spec.format())) PrintBook(a, out);
 }
 
 void PrintAuctionTable(const google::protobuf::RepeatedPtrField<v1::Auction>& auctions,
@@ -325,10 +413,17 @@ std::string BidResult(const v1::PlaceBidRequest& request, const v1::PlaceBidResp
     return line;
   }
   std::string line = "ACCEPTED: ";
-  if (IsSealed(auction.spec().format())) {
+  const bool sealed = IsSealed(auction.spec().format());
+  if (sealed) {
     absl::StrAppend(&line, "sealed bid of ", FormatAmount(request.amount_minor(), currency));
     if (request.quantity() > 1) absl::StrAppend(&line, " for ", request.quantity());
     absl::StrAppend(&line, " recorded");
+  } else if (auction.spec().format() == v1::DUTCH && response.fills_size() > 0) {
+    // The fills say how many units the clock sold (maybe fewer than asked).
+    int64_t bought = 0;
+    for (const v1::Fill& f : response.fills()) bought += f.quantity();
+    absl::StrAppend(&line, "you bought ", bought, " at ",
+                    FormatAmount(response.fills(0).price_minor(), currency));
   } else if (response.leading()) {
     absl::StrAppend(&line, "you are leading at ",
                     FormatAmount(response.current_price_minor(), currency));
@@ -337,8 +432,9 @@ std::string BidResult(const v1::PlaceBidRequest& request, const v1::PlaceBidResp
                     FormatAmount(response.current_price_minor(), currency));
   }
   absl::StrAppend(&line, " (bid ", response.bid_id(), ")");
-  // When leading, the first line says it all; otherwise the server's words say why.
-  if (!response.leading() && !response.message().empty()) {
+  // When leading, the first line says it all; otherwise the server's words say
+  // why (a sealed bid never leads: there is nothing more to say).
+  if (!sealed && !response.leading() && !response.message().empty()) {
     absl::StrAppend(&line, "\n  ", response.message());
   }
   return line;

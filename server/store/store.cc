@@ -788,4 +788,22 @@ absl::StatusOr<std::vector<std::string>> Store::DatabaseSettingsWarnings() {
   }
 }
 
+absl::StatusOr<uint64_t> Store::HighestAuctionNumber() {
+  try {
+    pqxx::read_transaction tx(connection_->conn, "gavel_highest_auction");
+    const pqxx::row row = tx.exec1(
+        "SELECT coalesce(max(substr(auction_id, 2)::numeric), 0)::text FROM auctions "
+        "WHERE auction_id ~ '^A[0-9]{1,19}$'");
+    tx.commit();
+    const std::string text = row[0].as<std::string>();
+    uint64_t n = 0;
+    if (!absl::SimpleAtoi(text, &n)) {
+      return absl::InternalError(absl::StrCat("auction number out of range: ", text));
+    }
+    return n;
+  } catch (...) {
+    return StatusFromCurrentException("reading the highest auction id");
+  }
+}
+
 }  // namespace gavel

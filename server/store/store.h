@@ -83,6 +83,10 @@ class Store {
   // (fsync, synchronous_commit, full_page_writes off). Empty when the settings are durable.
   absl::StatusOr<std::vector<std::string>> DatabaseSettingsWarnings();
 
+  // The largest number N of any auction id "A<N>" stored, or 0. A restarted
+  // server numbers new auctions above it, so that ids never repeat.
+  absl::StatusOr<uint64_t> HighestAuctionNumber();
+
  private:
   struct Connection;
   explicit Store(std::unique_ptr<Connection> connection);

@@ -1093,27 +1093,6 @@ TEST_F(EnglishTest, BidOfExactlyTheMaximumAmountIsAccepted) {
   EXPECT_EQ(b.current_price_minor, kMaxAmountMinor);
 }
 
-class UnimplementedFormatTest : public ::testing::TestWithParam<Format>, protected EngineHarness {};
-
-TEST_P(UnimplementedFormatTest, CreateAuctionIsUnimplemented) {
-  AuctionSpec spec = EnglishSpec();
-  spec.format = GetParam();
-  absl::StatusOr<AuctionView> v = engine_.CreateAuction(kSeller, "req", spec, kT0);
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnimplemented) << v.status();
-  EXPECT_THAT(std::string(v.status().message()), HasSubstr(FormatName(GetParam())));
-  EXPECT_EQ(engine_.auction_count(), 0u);
-}
-
-INSTANTIATE_TEST_SUITE_P(Engine, UnimplementedFormatTest,
-                         ::testing::Values(Format::kDutch, Format::kSealedFirstPrice,
-                                           Format::kSealedSecondPrice, Format::kMultiUnitUniform,
-                                           Format::kMultiUnitPayAsBid, Format::kReverseEnglish,
-                                           Format::kReverseSealed, Format::kDoubleContinuous,
-                                           Format::kDoubleCall),
-                         [](const ::testing::TestParamInfo<Format>& info) {
-                           return std::string(FormatName(info.param));
-                         });
-
 TEST_F(EnglishTest, EngineTimeNeverRunsBackwards) {
   const AuctionId id = Create(EnglishSpec());
   engine_.AdvanceTo(kEnd);
@@ -1367,6 +1346,26 @@ TEST(FormatAmountTest, FormatsMinorUnitsExactly) {
       {std::numeric_limits<int64_t>::min(), "EUR", "-92233720368547758.08 EUR"},
   };
   for (const auto& c : cases) EXPECT_EQ(FormatAmount(c.minor, c.currency), c.text);
+}
+
+}  // namespace
+}  // namespace gavel
+
+namespace gavel {
+namespace {
+
+TEST(EngineIds, NewAuctionsAreNumberedAboveTheFloorOnTheirShard) {
+  testing::FakePrincipalNames names;
+  testing::RecordingListener listener;
+  Engine engine({/*shard_index=*/1, /*shard_count=*/3, /*auction_id_floor=*/100}, &names,
+                &listener);
+  AuctionId first = engine.CreateAuction(testing::kSeller, "a", testing::EnglishSpec(),
+                                         testing::kT0)->auction_id;
+  AuctionId second = engine.CreateAuction(testing::kSeller, "b", testing::EnglishSpec(),
+                                          testing::kT0)->auction_id;
+  EXPECT_GT(first, 100u);
+  EXPECT_EQ(first % 3, 1u);
+  EXPECT_EQ(second, first + 3);
 }
 
 }  // namespace

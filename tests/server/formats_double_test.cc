@@ -1,1 +1,318 @@
-// Filled in by the format work (issue 3).
+// DOUBLE_CONTINUOUS and DOUBLE_CALL through gRPC: the server in-process on
+// 127.0.0.1:0 without a database, time from a ManualClock, driven through
+// the generated stubs.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/clock.h"
+#include "gavel/v1/gavel.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/convert.h"
+#include "server/server.h"
+
+namespace gavel {
+namespace {
+
+using v1::Auction;
+using v1::CreateAuctionRequest;
+using v1::PlaceBidRequest;
+using v1::PlaceBidResponse;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+class DoubleFormatsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(
+        "seller-token alice seller\n"
+        "bob-token bob bidder\n"
+        "carol-token carol bidder\n"
+        "dave-token dave bidder\n");
+    ASSERT_TRUE(tokens.ok());
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.clock = &clock_;
+    absl::StatusOr<std::unique_ptr<GavelServer>> server =
+        GavelServer::Start(options, *std::move(tokens));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    seller_ = v1::SellerService::NewStub(channel_);
+    bidder_ = v1::BidderService::NewStub(channel_);
+    auctions_ = v1::AuctionService::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return ctx;
+  }
+
+  // A double auction of apples in EUR for ten minutes, reference 1.00 EUR.
+  static CreateAuctionRequest DoubleRequest(v1::Format format, const std::string& request_id) {
+    CreateAuctionRequest req;
+    req.set_request_id(request_id);
+    req.mutable_item()->set_title("Apples, per crate");
+    req.set_format(format);
+    req.set_currency("EUR");
+    req.set_start_price_minor(100);
+    ToProto(absl::Minutes(10), req.mutable_duration());
+    return req;
+  }
+
+  Auction Create(const CreateAuctionRequest& req) {
+    Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return a;
+  }
+
+  grpc::Status Order(const std::string& token, const std::string& auction_id, v1::Side side,
+                     int64_t quantity, int64_t price, const std::string& client_bid_id,
+                     PlaceBidResponse* resp, bool ioc = false) {
+    PlaceBidRequest req;
+    req.set_auction_id(auction_id);
+    req.set_client_bid_id(client_bid_id);
+    req.set_side(side);
+    req.set_quantity(quantity);
+    req.set_amount_minor(price);
+    req.set_immediate_or_cancel(ioc);
+    return bidder_->PlaceBid(As(token).get(), req, resp);
+  }
+
+  grpc::Status Cancel(const std::string& token, const std::string& auction_id,
+                      const std::string& bid_id, v1::CancelBidResponse* resp) {
+    v1::CancelBidRequest req;
+    req.set_request_id("cancel-" + bid_id);
+    req.set_auction_id(auction_id);
+    req.set_bid_id(bid_id);
+    return bidder_->CancelBid(As(token).get(), req, resp);
+  }
+
+  Auction Get(const std::string& auction_id) {
+    v1::GetAuctionRequest get;
+    get.set_auction_id(auction_id);
+    Auction a;
+    grpc::Status st = auctions_->GetAuction(As("dave-token").get(), get, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return a;
+  }
+
+  // Reads every event of `auction_id` from the start until the stream ends
+  // (after the close event), on its own thread.
+  class Watcher {
+   public:
+    Watcher(v1::AuctionService::Stub* stub, const std::string& auction_id) {
+      ctx_.AddMetadata("authorization", "Bearer dave-token");
+      ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      v1::WatchAuctionRequest req;
+      req.set_auction_id(auction_id);
+      req.set_from_sequence(1);
+      thread_ = std::thread([this, stub, req] {
+        auto reader = stub->WatchAuction(&ctx_, req);
+        v1::AuctionEvent e;
+        while (reader->Read(&e)) events_.push_back(e);
+        status_ = reader->Finish();
+      });
+    }
+    // Waits for the end of the stream.
+    const std::vector<v1::AuctionEvent>& Events() {
+      if (thread_.joinable()) thread_.join();
+      return events_;
+    }
+    const grpc::Status& status() const { return status_; }
+    ~Watcher() {
+      ctx_.TryCancel();
+      if (thread_.joinable()) thread_.join();
+    }
+
+   private:
+    grpc::ClientContext ctx_;
+    std::thread thread_;
+    std::vector<v1::AuctionEvent> events_;
+    grpc::Status status_;
+  };
+
+  ManualClock clock_{kStart};
+  std::unique_ptr<GavelServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SellerService::Stub> seller_;
+  std::unique_ptr<v1::BidderService::Stub> bidder_;
+  std::unique_ptr<v1::AuctionService::Stub> auctions_;
+};
+
+TEST_F(DoubleFormatsServerTest, ContinuousOrdersTradeWithFillsBookLevelsAndTradeEvents) {
+  const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c1"));
+  ASSERT_EQ(a.state(), v1::OPEN);
+  Watcher watcher(auctions_.get(), a.auction_id());
+
+  PlaceBidResponse bob1, bob2, carol, replay;
+  ASSERT_TRUE(Order("bob-token", a.auction_id(), v1::SELL, 5, 100, "bob-1", &bob1).ok());
+  ASSERT_EQ(bob1.outcome(), v1::ACCEPTED);
+  EXPECT_EQ(bob1.fills_size(), 0);
+  ASSERT_TRUE(Order("bob-token", a.auction_id(), v1::SELL, 4, 102, "bob-2", &bob2).ok());
+  ASSERT_TRUE(Order("carol-token", a.auction_id(), v1::BUY, 7, 102, "carol-1", &carol).ok());
+  ASSERT_EQ(carol.outcome(), v1::ACCEPTED);
+  ASSERT_EQ(carol.fills_size(), 2);
+  EXPECT_EQ(carol.fills(0).counter_bid_id(), bob1.bid_id());
+  EXPECT_EQ(carol.fills(0).price_minor(), 100);
+  EXPECT_EQ(carol.fills(0).quantity(), 5);
+  EXPECT_EQ(carol.fills(1).counter_bid_id(), bob2.bid_id());
+  EXPECT_EQ(carol.fills(1).price_minor(), 102);
+  EXPECT_EQ(carol.fills(1).quantity(), 2);
+  EXPECT_EQ(carol.current_price_minor(), 102);
+  // The same client_bid_id answers the same fills again.
+  ASSERT_TRUE(Order("carol-token", a.auction_id(), v1::BUY, 1, 500, "carol-1", &replay).ok());
+  EXPECT_EQ(replay.bid_id(), carol.bid_id());
+  ASSERT_EQ(replay.fills_size(), 2);
+  EXPECT_EQ(replay.fills(1).counter_bid_id(), bob2.bid_id());
+  EXPECT_EQ(replay.fills(1).quantity(), 2);
+
+  PlaceBidResponse dave;
+  ASSERT_TRUE(Order("dave-token", a.auction_id(), v1::BUY, 3, 99, "dave-1", &dave).ok());
+  const Auction book = Get(a.auction_id());
+  ASSERT_EQ(book.buy_levels_size(), 1);
+  EXPECT_EQ(book.buy_levels(0).price_minor(), 99);
+  EXPECT_EQ(book.buy_levels(0).quantity(), 3);
+  EXPECT_EQ(book.buy_levels(0).orders(), 1);
+  ASSERT_EQ(book.sell_levels_size(), 1);
+  EXPECT_EQ(book.sell_levels(0).price_minor(), 102);
+  EXPECT_EQ(book.sell_levels(0).quantity(), 2);
+  EXPECT_EQ(book.current_price_minor(), 102);
+  EXPECT_EQ(book.bid_count(), 4);
+
+  clock_.Advance(absl::Minutes(11));
+  EXPECT_EQ(Get(a.auction_id()).state(), v1::CLOSED);
+  const std::vector<v1::AuctionEvent>& events = watcher.Events();
+  ASSERT_TRUE(watcher.status().ok()) << watcher.status().error_message();
+  std::vector<v1::Trade> trades;
+  for (const v1::AuctionEvent& e : events) {
+    if (e.has_trade()) trades.push_back(e.trade());
+  }
+  ASSERT_EQ(trades.size(), 2u);
+  EXPECT_EQ(trades[0].buy_bid_id(), carol.bid_id());
+  EXPECT_EQ(trades[0].sell_bid_id(), bob1.bid_id());
+  EXPECT_EQ(trades[0].buyer_id(), "carol");
+  EXPECT_EQ(trades[0].seller_id(), "bob");
+  EXPECT_EQ(trades[0].price_minor(), 100);
+  EXPECT_EQ(trades[0].quantity(), 5);
+  EXPECT_EQ(trades[1].sell_bid_id(), bob2.bid_id());
+  EXPECT_EQ(trades[1].quantity(), 2);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_closed());
+  EXPECT_EQ(events.back().closed().outcome(), v1::SOLD);
+}
+
+TEST_F(DoubleFormatsServerTest, CancelBidOwnOtherAndMalformed) {
+  const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c1"));
+  const Auction other = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c2"));
+  PlaceBidResponse bob, carol;
+  ASSERT_TRUE(Order("bob-token", a.auction_id(), v1::SELL, 5, 100, "bob-1", &bob).ok());
+  ASSERT_TRUE(Order("carol-token", a.auction_id(), v1::BUY, 2, 100, "carol-1", &carol).ok());
+  ASSERT_EQ(carol.fills_size(), 1);
+
+  v1::CancelBidResponse resp;
+  grpc::Status st = Cancel("carol-token", a.auction_id(), bob.bid_id(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  st = Cancel("bob-token", a.auction_id(), "A1-x", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("bid_id"), std::string::npos) << st.error_message();
+  st = Cancel("bob-token", other.auction_id(), bob.bid_id(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  st = Cancel("bob-token", a.auction_id(), absl::StrCat(a.auction_id(), "-99"), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  st = Cancel("bob-token", a.auction_id(), bob.bid_id(), &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(resp.cancelled());
+  EXPECT_EQ(resp.quantity_cancelled(), 3);
+  EXPECT_EQ(Get(a.auction_id()).sell_levels_size(), 0);
+  // Carol's order traded in full: nothing left to cancel.
+  v1::CancelBidResponse nothing;
+  st = Cancel("carol-token", a.auction_id(), carol.bid_id(), &nothing);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(nothing.cancelled());
+  EXPECT_EQ(nothing.quantity_cancelled(), 0);
+}
+
+TEST_F(DoubleFormatsServerTest, RequestsADoubleAuctionRefusesNameTheField) {
+  const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c1"));
+  PlaceBidResponse resp;
+  grpc::Status st = Order("bob-token", a.auction_id(), v1::SIDE_UNSPECIFIED, 1, 100, "b1", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("side"), std::string::npos) << st.error_message();
+
+  CreateAuctionRequest reserve = DoubleRequest(v1::DOUBLE_CALL, "c2");
+  reserve.set_reserve_price_minor(500);
+  Auction refused;
+  st = seller_->CreateAuction(As("seller-token").get(), reserve, &refused);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("reserve_price_minor"), std::string::npos)
+      << st.error_message();
+
+  const Auction call = Create(DoubleRequest(v1::DOUBLE_CALL, "c3"));
+  st = Order("bob-token", call.auction_id(), v1::BUY, 1, 100, "b2", &resp, /*ioc=*/true);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("immediate_or_cancel"), std::string::npos)
+      << st.error_message();
+}
+
+TEST_F(DoubleFormatsServerTest, CallMarketPublishesIndicativePricesAndClearsAtTheClose) {
+  const Auction a = Create(DoubleRequest(v1::DOUBLE_CALL, "call"));
+  Watcher watcher(auctions_.get(), a.auction_id());
+
+  PlaceBidResponse b1, s1, s2, b2;
+  ASSERT_TRUE(Order("bob-token", a.auction_id(), v1::BUY, 5, 105, "b1", &b1).ok());
+  ASSERT_TRUE(Order("carol-token", a.auction_id(), v1::SELL, 3, 98, "s1", &s1).ok());
+  EXPECT_EQ(s1.fills_size(), 0);  // nothing trades before the close
+  // Volume 3 at 98 and at 105, buy surplus 2 at both: the higher, 105.
+  EXPECT_EQ(s1.current_price_minor(), 105);
+  ASSERT_TRUE(Order("dave-token", a.auction_id(), v1::SELL, 4, 101, "s2", &s2).ok());
+  // Volume 5 at 101 and 105 (sell surplus 2): the lower, 101.
+  ASSERT_TRUE(Order("dave-token", a.auction_id(), v1::BUY, 1, 90, "b2", &b2).ok());  // no change
+
+  const Auction open = Get(a.auction_id());
+  EXPECT_EQ(open.indicative_price_minor(), 101);
+  EXPECT_EQ(open.indicative_volume(), 5);
+  ASSERT_EQ(open.buy_levels_size(), 2);
+  EXPECT_EQ(open.buy_levels(0).price_minor(), 105);
+  ASSERT_EQ(open.sell_levels_size(), 2);
+  EXPECT_EQ(open.sell_levels(0).price_minor(), 98);
+
+  clock_.Advance(absl::Minutes(10));
+  const Auction closed = Get(a.auction_id());
+  EXPECT_EQ(closed.state(), v1::CLOSED);
+  EXPECT_EQ(closed.current_price_minor(), 101);
+
+  const std::vector<v1::AuctionEvent>& events = watcher.Events();
+  ASSERT_TRUE(watcher.status().ok()) << watcher.status().error_message();
+  std::vector<v1::Indicative> indicative;
+  for (const v1::AuctionEvent& e : events) {
+    EXPECT_FALSE(e.has_trade());
+    if (e.has_indicative()) indicative.push_back(e.indicative());
+  }
+  ASSERT_EQ(indicative.size(), 2u);
+  EXPECT_EQ(indicative[0].price_minor(), 105);
+  EXPECT_EQ(indicative[0].volume(), 3);
+  EXPECT_EQ(indicative[1].price_minor(), 101);
+  EXPECT_EQ(indicative[1].volume(), 5);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_closed());
+  EXPECT_EQ(events.back().closed().outcome(), v1::SOLD);
+  EXPECT_EQ(events.back().closed().clearing_price_minor(), 101);
+}
+
+}  // namespace
+}  // namespace gavel

@@ -190,15 +190,6 @@ TEST_F(ServerTest, UnknownAuctionIsNotFound) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(ServerTest, FormatsNotBuiltYetAreUnimplemented) {
-  CreateAuctionRequest req = EnglishRequest("dutch");
-  req.set_format(v1::DUTCH);
-  Auction a;
-  grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(st.error_message().find("DUTCH"), std::string::npos);
-}
-
 TEST_F(ServerTest, RepeatedClientBidIdReturnsTheFirstAnswer) {
   Auction a = Create(EnglishRequest("r1"));
   PlaceBidResponse first, again, other;

@@ -422,3 +422,21 @@ TEST_F(MigrationsTest, ForeignSchemaHistoryIsFailedPrecondition) {
 
 }  // namespace
 }  // namespace gavel
+
+namespace gavel {
+namespace {
+
+TEST_F(StoreTest, HighestAuctionNumberComparesNumbersNotText) {
+  absl::StatusOr<uint64_t> empty = store_->HighestAuctionNumber();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*empty, 0u);
+  const absl::Time t = absl::FromUnixSeconds(1'800'000'000);
+  // As text "A9" > "A10"; as numbers 10 is the highest.
+  ASSERT_TRUE(Write({SimpleSettlement("A9", t), SimpleSettlement("A10", t + absl::Seconds(1))}).ok());
+  absl::StatusOr<uint64_t> highest = store_->HighestAuctionNumber();
+  ASSERT_TRUE(highest.ok()) << highest.status();
+  EXPECT_EQ(*highest, 10u);
+}
+
+}  // namespace
+}  // namespace gavel

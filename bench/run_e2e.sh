@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of Gavel's bid path over real gRPC on this machine:
+# a private PostgreSQL, gavel-server (--shards=$SHARDS) with a generated
+# tokens file, and bench/grpc_baseline (the same BidderService with canned
+# answers: what gRPC alone reaches here). gavel-load drives both, the same
+# way, in this order:
+#   1. closed loop, unary PlaceBid and BidStream, Gavel then baseline
+#      (the saturated rates);
+#   2. open loop at half of each saturated rate (the latency at half load).
+# Then a summary table, with each server's CPU per answer (from
+# /proc/PID/stat) beside the client's. Everything started here is stopped on
+# exit (trap), and every step is bounded: about 2 minutes with the defaults.
+#
+#   bench/run_e2e.sh [BUILD_DIR]          default BUILD_DIR: build/h-bench
+#
+# Environment: SHARDS (2), DURATION seconds measured per run (8), WARMUP
+# seconds (1), AUCTIONS (1000), UNARY_BIDDERS (64), STREAMS (4), WINDOW (64),
+# CHANNELS (2), CQ_THREADS (2).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build/h-bench}
+SHARDS=${SHARDS:-2}
+DURATION=${DURATION:-8}
+WARMUP=${WARMUP:-1}
+AUCTIONS=${AUCTIONS:-1000}
+UNARY_BIDDERS=${UNARY_BIDDERS:-64}
+STREAMS=${STREAMS:-4}
+WINDOW=${WINDOW:-64}
+CHANNELS=${CHANNELS:-2}
+CQ_THREADS=${CQ_THREADS:-2}
+
+SERVER_BIN="$BUILD/server/gavel-server"
+LOAD_BIN="$BUILD/bench/gavel-load"
+BASE_BIN="$BUILD/bench/grpc_baseline"
+for b in "$SERVER_BIN" "$LOAD_BIN" "$BASE_BIN"; do
+  [[ -x "$b" ]] || {
+    echo "run_e2e: $b is missing; build it: ninja -C $BUILD gavel-server gavel-load grpc_baseline" >&2
+    exit 2
+  }
+done
+
+WORK=$(mktemp -d /tmp/gavel-e2e.XXXXXX)
+SERVER_PID=""
+BASE_PID=""
+
+stop_pid() {
+  local pid="$1"
+  [[ -n "$pid" ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  stop_pid "$SERVER_PID"
+  stop_pid "$BASE_PID"
+  "$ROOT/scripts/pg.sh" stop "$WORK/pg" --remove >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "run_e2e: $*" >&2; }
+
+# Waits for "listening on 127.0.0.1:PORT" in log $1 and prints PORT.
+wait_port() {
+  local logfile="$1" port=""
+  for _ in $(seq 1 100); do
+    port=$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$logfile" 2>/dev/null | head -n 1 | cut -d: -f2 || true)
+    [[ -n "$port" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$port" ]] || {
+    cat "$logfile" >&2
+    return 1
+  }
+  echo "$port"
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# ---------------------------------------------------------------- start
+log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+CONNINFO=$(timeout 60 "$ROOT/scripts/pg.sh" start "$WORK/pg" --fast | tail -n 1)
+log "PostgreSQL: $CONNINFO"
+
+{
+  echo "seller-token seller1 seller"
+  for i in $(seq 1 64); do echo "bidder-token-$i bidder$i bidder"; done
+} >"$WORK/tokens"
+# 64 principals: a bidder rarely meets its own lead (BID_NOT_IMPROVING).
+BIDDER_TOKENS=$(seq -s, -f 'bidder-token-%g' 1 64)
+
+"$SERVER_BIN" --listen=127.0.0.1:0 --postgres="$CONNINFO" --tokens="$WORK/tokens" \
+  --data_dir="$WORK/data" --shards="$SHARDS" 2>"$WORK/server.log" &
+SERVER_PID=$!
+GAVEL_PORT=$(wait_port "$WORK/server.log")
+log "gavel-server pid $SERVER_PID on port $GAVEL_PORT, $SHARDS shard(s)"
+
+"$BASE_BIN" --listen=127.0.0.1:0 --max_runtime=10m 2>"$WORK/baseline.log" &
+BASE_PID=$!
+BASE_PORT=$(wait_port "$WORK/baseline.log")
+log "grpc_baseline pid $BASE_PID on port $BASE_PORT"
+
+# ---------------------------------------------------------------- runs
+RESULTS="$WORK/results"
+: >"$RESULTS"
+
+# run_load NAME TARGET(gavel|baseline) MODE RATE
+run_load() {
+  local name="$1" target="$2" mode="$3" rate="$4" port pid
+  if [[ "$target" == gavel ]]; then port=$GAVEL_PORT pid=$SERVER_PID; else port=$BASE_PORT pid=$BASE_PID; fi
+  local bidders=$UNARY_BIDDERS
+  [[ "$mode" == stream ]] && bidders=$STREAMS
+  local cmd=("$LOAD_BIN" --server="127.0.0.1:$port" --seller_token=seller-token
+    --bidder_tokens="$BIDDER_TOKENS" --create_auctions="$AUCTIONS" --mode="$mode"
+    --bidders="$bidders" --window="$WINDOW" --channels="$CHANNELS" --cq_threads="$CQ_THREADS"
+    --rate="$rate" --warmup="${WARMUP}s" --duration="${DURATION}s" --label="$name")
+  log "$name: ${cmd[*]}"
+  local t0 t1 w0 w1 out
+  t0=$(cpu_ticks "$pid")
+  w0=$(date +%s.%N)
+  out=$(timeout $((WARMUP + DURATION + 40)) "${cmd[@]}" 2>>"$WORK/load.log") || {
+    log "$name: gavel-load failed (exit $?)"
+    echo "$out" >&2
+    return 1
+  }
+  t1=$(cpu_ticks "$pid")
+  w1=$(date +%s.%N)
+  echo "$out" | grep -v '^RESULT' >&2
+  local result answered
+  result=$(echo "$out" | grep '^RESULT')
+  answered=$(echo "$result" | sed -n 's/.*answered_all=\([0-9]*\).*/\1/p')
+  # Server CPU per answer over the whole load run (listing auctions and
+  # warm-up included), and the cores it kept busy meanwhile.
+  local per cores
+  per=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$answered" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  cores=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.2f", t / hz / (w1 - w0) }')
+  echo "$result server_cpu_us_per_answer=$per server_cores=$cores target=$target" >>"$RESULTS"
+}
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+throughput_of() { field "$(grep "label=$1 " "$RESULTS")" throughput; }
+
+run_load gavel-unary-closed gavel unary 0
+run_load base-unary-closed baseline unary 0
+run_load gavel-stream-closed gavel stream 0
+run_load base-stream-closed baseline stream 0
+
+half() { awk -v x="$1" 'BEGIN { printf "%d", x / 2 }'; }
+run_load gavel-unary-half gavel unary "$(half "$(throughput_of gavel-unary-closed)")"
+run_load base-unary-half baseline unary "$(half "$(throughput_of base-unary-closed)")"
+run_load gavel-stream-half gavel stream "$(half "$(throughput_of gavel-stream-closed)")"
+run_load base-stream-half baseline stream "$(half "$(throughput_of base-stream-closed)")"
+
+# ---------------------------------------------------------------- summary
+echo
+echo "Gavel end to end on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), shards=$SHARDS, load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-20s %9s %11s %9s %9s %9s %9s %8s %7s %11s %9s\n' run offered/s answers/s p50_us p99_us p999_us accepted rejected errors srv_us/ans srv_cores
+while read -r line; do
+  rate=$(field "$line" rate)
+  [[ "$rate" == 0 ]] && rate=closed
+  printf '%-20s %9s %11s %9s %9s %9s %9s %8s %7s %11s %9s\n' \
+    "$(field "$line" label)" "$rate" "$(field "$line" throughput)" "$(field "$line" p50_us)" \
+    "$(field "$line" p99_us)" "$(field "$line" p999_us)" "$(field "$line" accepted)" \
+    "$(field "$line" rejected)" "$(field "$line" errors)" \
+    "$(field "$line" server_cpu_us_per_answer)" "$(field "$line" server_cores)"
+done <"$RESULTS"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", (b > 0 ? 100 * a / b : 0) }'; }
+echo
+echo "unary:  Gavel $(throughput_of gavel-unary-closed)/s = $(ratio "$(throughput_of gavel-unary-closed)" "$(throughput_of base-unary-closed)") of the empty gRPC service"
+echo "stream: Gavel $(throughput_of gavel-stream-closed)/s = $(ratio "$(throughput_of gavel-stream-closed)" "$(throughput_of base-stream-closed)") of the empty gRPC service"
+echo
+echo "RESULTS"
+cat "$RESULTS"

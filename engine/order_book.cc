@@ -1,0 +1,119 @@
+#include "engine/order_book.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace gavel {
+
+void OrderBook::Reserve(size_t entries, size_t levels) {
+  nodes_.reserve(entries + 1);
+  buys_.reserve(levels);
+  sells_.reserve(levels);
+}
+
+std::vector<OrderBook::Level>::iterator OrderBook::LevelAt(Side side, int64_t price) {
+  std::vector<Level>& levels = LevelsOf(side);
+  // Sorted worst to best: buys by ascending price, sells by descending.
+  if (side == Side::kBuy) {
+    return std::lower_bound(levels.begin(), levels.end(), price,
+                            [](const Level& l, int64_t p) { return l.price_minor < p; });
+  }
+  return std::lower_bound(levels.begin(), levels.end(), price,
+                          [](const Level& l, int64_t p) { return l.price_minor > p; });
+}
+
+void OrderBook::Add(const Order& order) {
+  assert(order.entry != kNil && order.quantity > 0);
+  assert(order.side == Side::kBuy || order.side == Side::kSell);
+  if (order.entry >= nodes_.size()) nodes_.resize(order.entry + 1);
+  Node& node = nodes_[order.entry];
+  assert(!node.resting);
+  node.order = order;
+  node.resting = true;
+  node.next = kNil;
+
+  auto it = LevelAt(order.side, order.price_minor);
+  if (it == LevelsOf(order.side).end() || it->price_minor != order.price_minor) {
+    it = LevelsOf(order.side).insert(it, Level{order.price_minor, 0, 0, kNil, kNil});
+  }
+  node.prev = it->tail;
+  if (it->tail != kNil) {
+    nodes_[it->tail].next = order.entry;
+  } else {
+    it->head = order.entry;
+  }
+  it->tail = order.entry;
+  it->quantity += order.quantity;
+  ++it->orders;
+  ++resting_;
+  (order.side == Side::kBuy ? buy_depth_ : sell_depth_) += order.quantity;
+}
+
+void OrderBook::Unlink(uint32_t entry) {
+  Node& node = nodes_[entry];
+  const Side side = node.order.side;
+  auto it = LevelAt(side, node.order.price_minor);
+  assert(it != LevelsOf(side).end() && it->price_minor == node.order.price_minor);
+  if (node.prev != kNil) {
+    nodes_[node.prev].next = node.next;
+  } else {
+    it->head = node.next;
+  }
+  if (node.next != kNil) {
+    nodes_[node.next].prev = node.prev;
+  } else {
+    it->tail = node.prev;
+  }
+  node.prev = node.next = kNil;
+  node.resting = false;
+  it->quantity -= node.order.quantity;
+  --it->orders;
+  if (it->orders == 0) LevelsOf(side).erase(it);
+  --resting_;
+  (side == Side::kBuy ? buy_depth_ : sell_depth_) -= node.order.quantity;
+}
+
+int64_t OrderBook::Remove(uint32_t entry) {
+  if (entry >= nodes_.size() || !nodes_[entry].resting) return 0;
+  const int64_t quantity = nodes_[entry].order.quantity;
+  Unlink(entry);
+  return quantity;
+}
+
+void OrderBook::Reduce(uint32_t entry, int64_t quantity) {
+  assert(entry < nodes_.size() && nodes_[entry].resting);
+  Node& node = nodes_[entry];
+  assert(quantity > 0 && quantity <= node.order.quantity);
+  if (quantity == node.order.quantity) {
+    Unlink(entry);
+    node.order.quantity = 0;
+    return;
+  }
+  // A partial trade keeps the order's place in its queue.
+  auto it = LevelAt(node.order.side, node.order.price_minor);
+  it->quantity -= quantity;
+  node.order.quantity -= quantity;
+  (node.order.side == Side::kBuy ? buy_depth_ : sell_depth_) -= quantity;
+}
+
+const OrderBook::Order* OrderBook::Find(uint32_t entry) const {
+  if (entry >= nodes_.size() || !nodes_[entry].resting) return nullptr;
+  return &nodes_[entry].order;
+}
+
+const OrderBook::Order* OrderBook::Best(Side side) const {
+  const std::vector<Level>& levels = LevelsOf(side);
+  if (levels.empty()) return nullptr;
+  return &nodes_[levels.back().head].order;
+}
+
+void OrderBook::Levels(Side side, size_t max_levels, std::vector<BookLevel>* out) const {
+  ForEachLevel(side, [&](const BookLevel& level) {
+    if (max_levels == 0) return false;
+    --max_levels;
+    out->push_back(level);
+    return true;
+  });
+}
+
+}  // namespace gavel

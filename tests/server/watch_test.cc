@@ -1,0 +1,232 @@
+// Watch streams under pressure: a watcher that stops reading is cut off with
+// a sequence it can resume from, while the others see every event; and one
+// auction can have a thousand watchers at once.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/clock.h"
+#include "gavel/v1/gavel.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/convert.h"
+#include "server/server.h"
+
+namespace gavel {
+namespace {
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(
+        "seller alice seller\nbob bob bidder\ncarol carol bidder\nwatcher wendy bidder\n");
+    ASSERT_TRUE(tokens.ok());
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.clock = &clock_;
+    absl::StatusOr<std::unique_ptr<GavelServer>> server =
+        GavelServer::Start(options, *std::move(tokens));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    target_ = "127.0.0.1:" + std::to_string(server_->port());
+    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  static void Auth(grpc::ClientContext* ctx, const std::string& token) {
+    ctx->AddMetadata("authorization", "Bearer " + token);
+  }
+
+  std::string CreateAuction() {
+    v1::CreateAuctionRequest req;
+    req.set_request_id("r");
+    req.mutable_item()->set_title("Clock");
+    req.set_format(v1::ENGLISH);
+    req.set_currency("EUR");
+    req.set_start_price_minor(100);
+    ToProto(absl::Hours(1), req.mutable_duration());
+    v1::Auction a;
+    grpc::ClientContext ctx;
+    Auth(&ctx, "seller");
+    EXPECT_TRUE(v1::SellerService::NewStub(channel_)->CreateAuction(&ctx, req, &a).ok());
+    return a.auction_id();
+  }
+
+  // `n` accepted bids, alternating bob and carol, over one BidStream.
+  void Bids(const std::string& auction_id, int n) {
+    auto stub = v1::BidderService::NewStub(channel_);
+    for (int who = 0; who < 2; ++who) {
+      grpc::ClientContext ctx;
+      Auth(&ctx, who == 0 ? "bob" : "carol");
+      auto stream = stub->BidStream(&ctx);
+      std::thread writer([&] {
+        for (int i = who; i < n; i += 2) {
+          v1::PlaceBidRequest req;
+          req.set_auction_id(auction_id);
+          req.set_client_bid_id("b" + std::to_string(i));
+          req.set_amount_minor(1000 + 20000 * static_cast<int64_t>(i));
+          stream->Write(req);
+        }
+        stream->WritesDone();
+      });
+      v1::PlaceBidResponse resp;
+      while (stream->Read(&resp)) {
+        ASSERT_EQ(resp.outcome(), v1::ACCEPTED) << resp.message();
+      }
+      writer.join();
+      ASSERT_TRUE(stream->Finish().ok());
+    }
+  }
+
+  ManualClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  std::unique_ptr<GavelServer> server_;
+  std::string target_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
+  const std::string id = CreateAuction();
+  // The slow watcher has its own connection, so that HTTP/2 flow control
+  // stalls only its stream once it stops reading.
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.http2.bdp_probe", 0);  // keep the 64 KiB window
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 1 << 20);
+  auto slow_channel = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+  auto slow_stub = v1::AuctionService::NewStub(slow_channel);
+  grpc::ClientContext slow_ctx;
+  Auth(&slow_ctx, "watcher");
+  v1::WatchAuctionRequest req;
+  req.set_auction_id(id);
+  req.set_from_sequence(1);
+  auto slow = slow_stub->WatchAuction(&slow_ctx, req);
+
+  // A fast watcher reads everything as it comes.
+  std::vector<uint64_t> fast_seen;
+  grpc::Status fast_status;
+  grpc::ClientContext fast_ctx;
+  Auth(&fast_ctx, "watcher");
+  auto fast_stub = v1::AuctionService::NewStub(channel_);
+  auto fast = fast_stub->WatchAuction(&fast_ctx, req);
+  std::thread fast_reader([&] {
+    v1::AuctionEvent e;
+    while (fast->Read(&e)) fast_seen.push_back(e.sequence());
+    fast_status = fast->Finish();
+  });
+
+  // Far more events than the slow watcher's queue (4096) plus what the
+  // transport buffers.
+  constexpr int kBids = 30000;
+  Bids(id, kBids);
+  clock_.Advance(absl::Hours(2));  // close; any call makes the shard notice
+  v1::GetAuctionRequest get;
+  get.set_auction_id(id);
+  v1::Auction a;
+  grpc::ClientContext get_ctx;
+  Auth(&get_ctx, "bob");
+  ASSERT_TRUE(fast_stub->GetAuction(&get_ctx, get, &a).ok());
+  fast_reader.join();
+
+  ASSERT_TRUE(fast_status.ok()) << fast_status.error_message();
+  // OPEN + every accepted bid + the close, in order, none missing.
+  ASSERT_EQ(fast_seen.size(), static_cast<size_t>(kBids + 2));
+  for (size_t i = 1; i < fast_seen.size(); ++i) ASSERT_LT(fast_seen[i - 1], fast_seen[i]);
+
+  // The slow watcher now reads what it was sent, then learns where to resume.
+  std::vector<uint64_t> slow_seen;
+  v1::AuctionEvent e;
+  while (slow->Read(&e)) slow_seen.push_back(e.sequence());
+  grpc::Status slow_status = slow->Finish();
+  ASSERT_EQ(slow_status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  const std::string& msg = slow_status.error_message();
+  const size_t at = msg.find("from_sequence=");
+  ASSERT_NE(at, std::string::npos) << msg;
+  const uint64_t resume = std::stoull(msg.substr(at + 14));
+  ASSERT_FALSE(slow_seen.empty());
+  EXPECT_LT(slow_seen.size(), fast_seen.size());
+  // Nothing between what it got and the resume point is lost.
+  EXPECT_EQ(slow_seen, std::vector<uint64_t>(fast_seen.begin(),
+                                             fast_seen.begin() + slow_seen.size()));
+  EXPECT_EQ(resume, fast_seen[slow_seen.size()]);
+
+  // Resuming from there delivers the rest, up to the close.
+  std::vector<uint64_t> rest;
+  req.set_from_sequence(resume);
+  for (;;) {
+    grpc::ClientContext resume_ctx;
+    Auth(&resume_ctx, "watcher");
+    auto resumed = fast_stub->WatchAuction(&resume_ctx, req);
+    while (resumed->Read(&e)) rest.push_back(e.sequence());
+    grpc::Status st = resumed->Finish();
+    if (st.ok()) break;
+    // The replay itself may exceed a watcher's queue; resume again as told.
+    ASSERT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+    const std::string& m = st.error_message();
+    req.set_from_sequence(std::stoull(m.substr(m.find("from_sequence=") + 14)));
+  }
+  slow_seen.insert(slow_seen.end(), rest.begin(), rest.end());
+  EXPECT_EQ(slow_seen, fast_seen);
+}
+
+TEST_F(WatchTest, AThousandWatchersOnOneAuctionEachSeeEveryEvent) {
+  const std::string id = CreateAuction();
+  constexpr int kWatchers = 1000;
+  constexpr int kBids = 20;
+  auto stub = v1::AuctionService::NewStub(channel_);
+
+  class Watcher final : public grpc::ClientReadReactor<v1::AuctionEvent> {
+   public:
+    Watcher(v1::AuctionService::Stub* stub, const std::string& id, std::atomic<int>* done)
+        : done_(done) {
+      ctx_.AddMetadata("authorization", "Bearer watcher");
+      req_.set_auction_id(id);
+      req_.set_from_sequence(1);
+      stub->async()->WatchAuction(&ctx_, &req_, this);
+      StartRead(&event_);
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return;
+      ++events;
+      StartRead(&event_);
+    }
+    void OnDone(const grpc::Status& s) override {
+      status = s;
+      done_->fetch_add(1);
+    }
+    int events = 0;
+    grpc::Status status;
+
+   private:
+    grpc::ClientContext ctx_;
+    v1::WatchAuctionRequest req_;
+    v1::AuctionEvent event_;
+    std::atomic<int>* done_;
+  };
+
+  std::atomic<int> done{0};
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int i = 0; i < kWatchers; ++i) {
+    watchers.push_back(std::make_unique<Watcher>(stub.get(), id, &done));
+  }
+  Bids(id, kBids);
+  clock_.Advance(absl::Hours(2));
+  v1::GetAuctionRequest get;
+  get.set_auction_id(id);
+  v1::Auction a;
+  grpc::ClientContext get_ctx;
+  Auth(&get_ctx, "bob");
+  ASSERT_TRUE(stub->GetAuction(&get_ctx, get, &a).ok());
+  for (int i = 0; i < 3000 && done.load() < kWatchers; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(done.load(), kWatchers);
+  for (const auto& w : watchers) {
+    EXPECT_TRUE(w->status.ok()) << w->status.error_message();
+    EXPECT_EQ(w->events, kBids + 2);  // OPEN, each bid, the close
+  }
+}
+
+}  // namespace
+}  // namespace gavel

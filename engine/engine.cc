@@ -273,6 +273,7 @@ BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) con
   const BidEntry& e = a.bids_[entry - 1];
   BidResult r;
   r.auction_id = a.id();
+  r.format = a.spec().format;
   r.entry = entry;
   r.reason = e.result;
   r.message = RejectMessage(a, e);
@@ -318,8 +319,18 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
         "immediate_or_cancel: applies only to DOUBLE_CONTINUOUS; a call market trades only at "
         "its close");
   }
+  const bool two_sided = format == Format::kDoubleContinuous || format == Format::kDoubleCall;
+  if (!two_sided && cmd.side != Side::kNone) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "side: only double auctions take BUY or SELL orders; auction ",
+        FormatAuctionId(a.id()), " is ", FormatName(format)));
+  }
+  if (!two_sided && cmd.immediate_or_cancel) {
+    return absl::InvalidArgumentError("immediate_or_cancel: applies only to DOUBLE_CONTINUOUS");
+  }
   BidResult closed;
   closed.auction_id = a.id();
+  closed.format = format;
   closed.current_price_minor = a.CurrentPrice();
   if (a.state_ == AuctionState::kScheduled) {
     closed.reason = RejectReason::kAuctionNotOpen;

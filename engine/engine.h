@@ -57,6 +57,7 @@ struct PlaceBidCommand {
 
 struct BidResult {
   AuctionId auction_id = 0;
+  Format format = Format::kUnspecified;
   uint32_t entry = 0;  // bid log entry (1-based); 0 when not logged
   RejectReason reason = RejectReason::kNone;
   std::string message;  // for a person; empty when accepted

@@ -281,23 +281,57 @@ void EventToProto(const AuctionEvent& e, const PrincipalNames& names, v1::Auctio
   }
 }
 
+namespace {
+
+// What an accepted bid means, in the words of its format.
+std::string AcceptedMessage(const BidResult& r) {
+  int64_t traded = 0;
+  for (const Fill& f : r.fills) traded += f.quantity;
+  switch (r.format) {
+    case Format::kEnglish:
+    case Format::kReverseEnglish:
+      return r.leading ? "accepted: you are the leading bidder"
+                       : "accepted, but another bidder's maximum is higher";
+    case Format::kDutch:
+      return r.fills.empty()
+                 ? "accepted"
+                 : absl::StrCat("accepted: you bought ", traded, " unit(s) at the clock's price");
+    case Format::kSealedFirstPrice:
+    case Format::kSealedSecondPrice:
+    case Format::kMultiUnitUniform:
+    case Format::kMultiUnitPayAsBid:
+    case Format::kReverseSealed:
+      return "accepted: your sealed bid is recorded (it replaces any earlier bid of yours); "
+             "results at the close";
+    case Format::kDoubleContinuous:
+      if (traded == 0) return "accepted: the order rests in the book";
+      return r.leading ? absl::StrCat("accepted: filled in full (", traded, " unit(s))")
+                       : absl::StrCat("accepted: ", traded,
+                                      " unit(s) traded; the rest rests in the book, or was "
+                                      "cancelled if immediate-or-cancel");
+    case Format::kDoubleCall:
+      return "accepted: the order waits for the call at the close";
+    case Format::kUnspecified:
+      break;
+  }
+  return "accepted";
+}
+
+}  // namespace
+
 void BidResultToProto(const BidResult& r, v1::PlaceBidResponse* out) {
   out->set_auction_id(FormatAuctionId(r.auction_id));
   if (r.entry != 0) out->set_bid_id(FormatBidId(r.auction_id, r.entry));
   out->set_outcome(r.reason == RejectReason::kNone ? v1::ACCEPTED : v1::REJECTED);
   out->set_reject_reason(static_cast<v1::RejectReason>(r.reason));
-  if (r.reason == RejectReason::kNone) {
-    out->set_message(r.leading ? "accepted: you are the leading bidder"
-                               : "accepted, but another bidder's maximum is higher");
-  } else {
-    out->set_message(r.message);
-  }
+  out->set_message(r.reason == RejectReason::kNone ? AcceptedMessage(r) : r.message);
   out->set_leading(r.leading);
   out->set_current_price_minor(r.current_price_minor);
   out->set_sequence(r.sequence);
   for (const Fill& f : r.fills) {
     v1::Fill* pf = out->add_fills();
-    pf->set_counter_bid_id(FormatBidId(r.auction_id, f.counter_entry));
+    // A Dutch purchase trades with the lister, not with a resting order.
+    if (f.counter_entry != 0) pf->set_counter_bid_id(FormatBidId(r.auction_id, f.counter_entry));
     pf->set_price_minor(f.price_minor);
     pf->set_quantity(f.quantity);
   }

@@ -167,6 +167,14 @@ TEST_F(ServerTest, MalformedRequestsNameTheField) {
   st = Bid("bob-token", "not-an-id", 2000, "b1", &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(st.error_message().find("auction_id"), std::string::npos);
+  PlaceBidRequest sided;
+  sided.set_auction_id(a.auction_id());
+  sided.set_client_bid_id("b3");
+  sided.set_amount_minor(2000);
+  sided.set_side(v1::BUY);
+  st = bidder_->PlaceBid(As("bob-token").get(), sided, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("side"), std::string::npos) << st.error_message();
   st = Bid("bob-token", a.auction_id(), -5, "b2", &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(st.error_message().find("amount_minor"), std::string::npos);
@@ -216,6 +224,22 @@ TEST_F(ServerTest, RepeatedClientBidIdReturnsTheFirstAnswer) {
   // CreateAuction is idempotent too.
   Auction again_created = Create(EnglishRequest("r1"));
   EXPECT_EQ(again_created.auction_id(), a.auction_id());
+}
+
+TEST_F(ServerTest, SealedBidAnswerRevealsNothingAboutOtherBids) {
+  CreateAuctionRequest req = EnglishRequest("sealed");
+  req.set_format(v1::SEALED_SECOND_PRICE);
+  Auction a = Create(req);
+  PlaceBidResponse first, second;
+  ASSERT_TRUE(Bid("bob-token", a.auction_id(), 5000, "b1", &first).ok());
+  ASSERT_TRUE(Bid("carol-token", a.auction_id(), 3000, "c1", &second).ok());
+  for (const PlaceBidResponse& r : {first, second}) {
+    EXPECT_EQ(r.outcome(), v1::ACCEPTED);
+    EXPECT_FALSE(r.leading());
+    EXPECT_EQ(r.current_price_minor(), 0);
+    EXPECT_NE(r.message().find("sealed"), std::string::npos) << r.message();
+    EXPECT_EQ(r.message().find("higher"), std::string::npos) << r.message();
+  }
 }
 
 TEST_F(ServerTest, SellerBiddingWithAnotherTokenIsSelfBid) {

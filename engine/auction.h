@@ -230,7 +230,7 @@ class Auction {
 };
 
 // Creates the format's Auction, or InvalidArgument naming the offending
-// field, or Unimplemented for a format this build does not run yet.
+// field.
 absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId seller,
                                                      AuctionSpec spec, absl::Time created_at);
 

@@ -97,7 +97,7 @@ class Engine {
 
   // Lists a new auction (starts_at/ends_at already absolute). A repeated
   // (seller, request_id) returns the first auction. InvalidArgument naming
-  // the field; Unimplemented for a format not built yet.
+  // the field.
   absl::StatusOr<AuctionView> CreateAuction(PrincipalId seller, absl::string_view request_id,
                                             AuctionSpec spec, absl::Time now);
   // Cancels an auction that has no accepted bid. NotFound, PermissionDenied

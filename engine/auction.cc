@@ -155,6 +155,21 @@ absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId s
   return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");
 }
 
+CloseOutcome SingleWinnerOutcome(PrincipalId leader, bool reserve_met, uint32_t entry,
+                                 int64_t price_minor) {
+  CloseOutcome out;
+  if (leader == kNoPrincipal) {
+    out.outcome = SettlementOutcome::kUnsoldNoBids;
+  } else if (!reserve_met) {
+    out.outcome = SettlementOutcome::kUnsoldReserveNotMet;
+  } else {
+    out.outcome = SettlementOutcome::kSold;
+    out.awards.push_back({leader, entry, 1, price_minor});
+    out.clearing_price_minor = price_minor;
+  }
+  return out;
+}
+
 absl::StatusOr<int64_t> Auction::CancelOrder(PrincipalId, uint32_t, std::vector<AuctionEvent>*) {
   return absl::FailedPreconditionError(absl::StrCat(
       "only resting orders of a double auction can be cancelled; auction ", FormatAuctionId(id_),

@@ -120,6 +120,11 @@ struct CloseOutcome {
   int64_t clearing_price_minor = 0;
 };
 
+// The close of a format with one winner at one price (English, reverse
+// English): SOLD to `leader` at `price`, or why not.
+CloseOutcome SingleWinnerOutcome(PrincipalId leader, bool reserve_met, uint32_t entry,
+                                 int64_t price_minor);
+
 // What a public view shows (GetAuction, ListAuctions).
 struct AuctionView {
   AuctionId auction_id = 0;

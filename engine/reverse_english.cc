@@ -36,19 +36,7 @@ BidDecision ReverseEnglishAuction::Place(const BidInput& bid,
 }
 
 CloseOutcome ReverseEnglishAuction::Close(absl::Time /*at*/) {
-  CloseOutcome out;
-  if (leader_ == kNoPrincipal) {
-    out.outcome = SettlementOutcome::kUnsoldNoBids;
-    return out;
-  }
-  if (!ReserveMet()) {
-    out.outcome = SettlementOutcome::kUnsoldReserveNotMet;
-    return out;
-  }
-  out.outcome = SettlementOutcome::kSold;
-  out.awards.push_back({leader_, leader_entry_, 1, price_});
-  out.clearing_price_minor = price_;
-  return out;
+  return SingleWinnerOutcome(leader_, ReserveMet(), leader_entry_, price_);
 }
 
 }  // namespace gavel

@@ -393,45 +393,42 @@ grpc::Status AuditServiceImpl::ListSettlements(grpc::ServerContext* context,
   return ToGrpc(st);
 }
 
-grpc::Status AuditServiceImpl::GetSettlement(grpc::ServerContext* context,
-                                             const v1::GetSettlementRequest* request,
-                                             v1::Settlement* response) {
+grpc::Status AuditServiceImpl::WithSettlement(grpc::ServerContext* context,
+                                              const std::string& auction_id,
+                                              absl::FunctionRef<void(const Settlement&)> use) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kAuditor});
   if (!caller.ok()) return ToGrpc(caller.status());
   if (ctx_.store == nullptr) return NoDatabase();
-  if (absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id()); !id.ok()) {
+  if (absl::StatusOr<AuctionId> id = ParseAuctionId(auction_id); !id.ok()) {
     return ToGrpc(id.status());
   }
-  absl::Status st = ctx_.store->With([&](Store& store) -> absl::Status {
-    absl::StatusOr<Settlement> s = store.GetSettlement(request->auction_id());
+  return ToGrpc(ctx_.store->With([&](Store& store) -> absl::Status {
+    absl::StatusOr<Settlement> s = store.GetSettlement(auction_id);
     if (!s.ok()) return s.status();
-    SettlementToProto(*s, /*with_bids=*/true, response);
+    use(*s);
     return absl::OkStatus();
+  }));
+}
+
+grpc::Status AuditServiceImpl::GetSettlement(grpc::ServerContext* context,
+                                             const v1::GetSettlementRequest* request,
+                                             v1::Settlement* response) {
+  return WithSettlement(context, request->auction_id(), [&](const Settlement& s) {
+    SettlementToProto(s, /*with_bids=*/true, response);
   });
-  return ToGrpc(st);
 }
 
 grpc::Status AuditServiceImpl::VerifySettlement(grpc::ServerContext* context,
                                                 const v1::VerifySettlementRequest* request,
                                                 v1::VerifySettlementResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kAuditor});
-  if (!caller.ok()) return ToGrpc(caller.status());
-  if (ctx_.store == nullptr) return NoDatabase();
-  if (absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id()); !id.ok()) {
-    return ToGrpc(id.status());
-  }
-  absl::Status st = ctx_.store->With([&](Store& store) -> absl::Status {
-    absl::StatusOr<Settlement> s = store.GetSettlement(request->auction_id());
-    if (!s.ok()) return s.status();
-    ChainCheck check = VerifyHashChain(*s);
+  return WithSettlement(context, request->auction_id(), [&](const Settlement& s) {
+    ChainCheck check = VerifyHashChain(s);
     response->set_valid(check.valid);
     response->set_recomputed_final_hash(check.recomputed_final_hash);
-    response->set_stored_final_hash(s->final_hash);
+    response->set_stored_final_hash(s.final_hash);
     response->set_first_bad_sequence(check.first_bad_sequence);
     response->set_message(check.message);
-    return absl::OkStatus();
   });
-  return ToGrpc(st);
 }
 
 }  // namespace gavel

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "server/auth.h"
 #include "server/runtime.h"
@@ -86,6 +87,11 @@ class AuditServiceImpl final : public v1::AuditService::Service {
                                 v1::VerifySettlementResponse* response) override;
 
  private:
+  // Checks the auditor role and the id, loads the settlement from
+  // PostgreSQL and hands it to `use`.
+  grpc::Status WithSettlement(grpc::ServerContext* context, const std::string& auction_id,
+                              absl::FunctionRef<void(const Settlement&)> use);
+
   ServiceContext ctx_;
 };
 

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/server.h"
+#include "tests/server/in_process_server.h"
 
 namespace gavel {
 namespace {
@@ -24,41 +25,10 @@ using v1::CreateAuctionRequest;
 using v1::PlaceBidRequest;
 using v1::PlaceBidResponse;
 
-const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+const absl::Time kStart = testing::kServerStart;
 
-class DoubleFormatsServerTest : public ::testing::Test {
+class DoubleFormatsServerTest : public testing::InProcessServerTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(
-        "seller-token alice seller\n"
-        "bob-token bob bidder\n"
-        "carol-token carol bidder\n"
-        "dave-token dave bidder\n");
-    ASSERT_TRUE(tokens.ok());
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.clock = &clock_;
-    absl::StatusOr<std::unique_ptr<GavelServer>> server =
-        GavelServer::Start(options, *std::move(tokens));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
-    seller_ = v1::SellerService::NewStub(channel_);
-    bidder_ = v1::BidderService::NewStub(channel_);
-    auctions_ = v1::AuctionService::NewStub(channel_);
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
-  static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", "Bearer " + token);
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return ctx;
-  }
 
   // A double auction of apples in EUR for ten minutes, reference 1.00 EUR.
   static CreateAuctionRequest DoubleRequest(v1::Format format, const std::string& request_id) {
@@ -145,12 +115,6 @@ class DoubleFormatsServerTest : public ::testing::Test {
     grpc::Status status_;
   };
 
-  ManualClock clock_{kStart};
-  std::unique_ptr<GavelServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::SellerService::Stub> seller_;
-  std::unique_ptr<v1::BidderService::Stub> bidder_;
-  std::unique_ptr<v1::AuctionService::Stub> auctions_;
 };
 
 TEST_F(DoubleFormatsServerTest, ContinuousOrdersTradeWithFillsBookLevelsAndTradeEvents) {

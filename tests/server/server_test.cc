@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/server.h"
+#include "tests/server/in_process_server.h"
 #include "grpcpp/generic/generic_stub.h"
 #include <future>
 
@@ -25,46 +26,10 @@ using v1::CreateAuctionRequest;
 using v1::PlaceBidRequest;
 using v1::PlaceBidResponse;
 
-const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+const absl::Time kStart = testing::kServerStart;
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public testing::InProcessServerTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(
-        "seller-token alice seller\n"
-        "alice-bids alice bidder\n"
-        "bob-token bob bidder\n"
-        "carol-token carol bidder\n"
-        "audit-token audrey auditor\n");
-    ASSERT_TRUE(tokens.ok());
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.clock = &clock_;
-    options.shards = Shards();
-    absl::StatusOr<std::unique_ptr<GavelServer>> server =
-        GavelServer::Start(options, *std::move(tokens));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
-    seller_ = v1::SellerService::NewStub(channel_);
-    bidder_ = v1::BidderService::NewStub(channel_);
-    auctions_ = v1::AuctionService::NewStub(channel_);
-    audit_ = v1::AuditService::NewStub(channel_);
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
-  virtual uint32_t Shards() const { return 1; }
-
-  static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return ctx;
-  }
 
   CreateAuctionRequest EnglishRequest(const std::string& request_id) {
     CreateAuctionRequest req;
@@ -93,13 +58,6 @@ class ServerTest : public ::testing::Test {
     return bidder_->PlaceBid(As(token).get(), req, resp);
   }
 
-  ManualClock clock_{kStart};
-  std::unique_ptr<GavelServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::SellerService::Stub> seller_;
-  std::unique_ptr<v1::BidderService::Stub> bidder_;
-  std::unique_ptr<v1::AuctionService::Stub> auctions_;
-  std::unique_ptr<v1::AuditService::Stub> audit_;
 };
 
 TEST_F(ServerTest, MissingOrUnknownTokenIsUnauthenticated) {

@@ -13,28 +13,13 @@
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/server.h"
+#include "tests/server/in_process_server.h"
 
 namespace gavel {
 namespace {
 
-class WatchTest : public ::testing::Test {
+class WatchTest : public testing::InProcessServerTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(
-        "seller alice seller\nbob bob bidder\ncarol carol bidder\nwatcher wendy bidder\n");
-    ASSERT_TRUE(tokens.ok());
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.clock = &clock_;
-    absl::StatusOr<std::unique_ptr<GavelServer>> server =
-        GavelServer::Start(options, *std::move(tokens));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    target_ = "127.0.0.1:" + std::to_string(server_->port());
-    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
-  }
-  void TearDown() override { server_->Shutdown(); }
-
   static void Auth(grpc::ClientContext* ctx, const std::string& token) {
     ctx->AddMetadata("authorization", "Bearer " + token);
   }
@@ -49,7 +34,7 @@ class WatchTest : public ::testing::Test {
     ToProto(absl::Hours(1), req.mutable_duration());
     v1::Auction a;
     grpc::ClientContext ctx;
-    Auth(&ctx, "seller");
+    Auth(&ctx, "seller-token");
     EXPECT_TRUE(v1::SellerService::NewStub(channel_)->CreateAuction(&ctx, req, &a).ok());
     return a.auction_id();
   }
@@ -59,7 +44,7 @@ class WatchTest : public ::testing::Test {
     auto stub = v1::BidderService::NewStub(channel_);
     for (int who = 0; who < 2; ++who) {
       grpc::ClientContext ctx;
-      Auth(&ctx, who == 0 ? "bob" : "carol");
+      Auth(&ctx, who == 0 ? "bob-token" : "carol-token");
       auto stream = stub->BidStream(&ctx);
       std::thread writer([&] {
         for (int i = who; i < n; i += 2) {
@@ -80,10 +65,6 @@ class WatchTest : public ::testing::Test {
     }
   }
 
-  ManualClock clock_{absl::FromUnixSeconds(1'800'000'000)};
-  std::unique_ptr<GavelServer> server_;
-  std::string target_;
-  std::shared_ptr<grpc::Channel> channel_;
 };
 
 TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
@@ -96,7 +77,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
   auto slow_channel = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
   auto slow_stub = v1::AuctionService::NewStub(slow_channel);
   grpc::ClientContext slow_ctx;
-  Auth(&slow_ctx, "watcher");
+  Auth(&slow_ctx, "dave-token");
   v1::WatchAuctionRequest req;
   req.set_auction_id(id);
   req.set_from_sequence(1);
@@ -106,7 +87,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
   std::vector<uint64_t> fast_seen;
   grpc::Status fast_status;
   grpc::ClientContext fast_ctx;
-  Auth(&fast_ctx, "watcher");
+  Auth(&fast_ctx, "dave-token");
   auto fast_stub = v1::AuctionService::NewStub(channel_);
   auto fast = fast_stub->WatchAuction(&fast_ctx, req);
   std::thread fast_reader([&] {
@@ -124,7 +105,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
   get.set_auction_id(id);
   v1::Auction a;
   grpc::ClientContext get_ctx;
-  Auth(&get_ctx, "bob");
+  Auth(&get_ctx, "bob-token");
   ASSERT_TRUE(fast_stub->GetAuction(&get_ctx, get, &a).ok());
   fast_reader.join();
 
@@ -155,7 +136,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
   req.set_from_sequence(resume);
   for (;;) {
     grpc::ClientContext resume_ctx;
-    Auth(&resume_ctx, "watcher");
+    Auth(&resume_ctx, "dave-token");
     auto resumed = fast_stub->WatchAuction(&resume_ctx, req);
     while (resumed->Read(&e)) rest.push_back(e.sequence());
     grpc::Status st = resumed->Finish();
@@ -179,7 +160,7 @@ TEST_F(WatchTest, AThousandWatchersOnOneAuctionEachSeeEveryEvent) {
    public:
     Watcher(v1::AuctionService::Stub* stub, const std::string& id, std::atomic<int>* done)
         : done_(done) {
-      ctx_.AddMetadata("authorization", "Bearer watcher");
+      ctx_.AddMetadata("authorization", "Bearer dave-token");
       req_.set_auction_id(id);
       req_.set_from_sequence(1);
       stub->async()->WatchAuction(&ctx_, &req_, this);
@@ -216,7 +197,7 @@ TEST_F(WatchTest, AThousandWatchersOnOneAuctionEachSeeEveryEvent) {
   get.set_auction_id(id);
   v1::Auction a;
   grpc::ClientContext get_ctx;
-  Auth(&get_ctx, "bob");
+  Auth(&get_ctx, "bob-token");
   ASSERT_TRUE(stub->GetAuction(&get_ctx, get, &a).ok());
   for (int i = 0; i < 3000 && done.load() < kWatchers; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -154,6 +154,26 @@ absl::StatusOr<int32_t> PageSize(Context& c) {
   return static_cast<int32_t>(*n);
 }
 
+// --page-size and --page-token of a list command, into its request.
+template <typename Request>
+absl::Status ReadPaging(Context& c, Request* request) {
+  absl::StatusOr<int32_t> page_size = PageSize(c);
+  if (!page_size.ok()) return page_size.status();
+  request->set_page_size(*page_size);
+  request->set_page_token(c.cl.GetOr("page-token", ""));
+  return absl::OkStatus();
+}
+
+// An optional flag: when given, `parse`s its value and hands it to `set`.
+template <typename Parse, typename Set>
+absl::Status ReadOptional(Context& c, absl::string_view flag, Parse parse, Set set) {
+  if (!c.cl.Has(flag)) return absl::OkStatus();
+  auto value = parse(*c.cl.Get(flag));
+  if (!value.ok()) return value.status();
+  set(*value);
+  return absl::OkStatus();
+}
+
 grpc::Status FetchAuction(Context& c, const std::string& auction_id, v1::Auction* auction) {
   v1::GetAuctionRequest request;
   request.set_auction_id(auction_id);
@@ -310,19 +330,11 @@ int PrintAuctionList(Context& c, const grpc::Status& status, const v1::ListAucti
 
 int AuctionList(Context& c) {
   v1::ListAuctionsRequest request;
-  absl::StatusOr<int32_t> page_size = PageSize(c);
-  if (!page_size.ok()) return UsageFailure(c, page_size.status());
-  request.set_page_size(*page_size);
-  request.set_page_token(c.cl.GetOr("page-token", ""));
-  if (c.cl.Has("state")) {
-    absl::StatusOr<v1::AuctionState> state = ParseStateName(*c.cl.Get("state"));
-    if (!state.ok()) return UsageFailure(c, state.status());
-    request.set_state(*state);
-  }
-  if (c.cl.Has("format")) {
-    absl::StatusOr<v1::Format> format = ParseFormatName(*c.cl.Get("format"));
-    if (!format.ok()) return UsageFailure(c, format.status());
-    request.set_format(*format);
+  for (absl::Status st :
+       {ReadPaging(c, &request),
+        ReadOptional(c, "state", ParseStateName, [&](v1::AuctionState v) { request.set_state(v); }),
+        ReadOptional(c, "format", ParseFormatName, [&](v1::Format v) { request.set_format(v); })}) {
+    if (!st.ok()) return UsageFailure(c, st);
   }
   request.set_seller_id(c.cl.GetOr("seller", ""));
   v1::ListAuctionsResponse all;
@@ -337,14 +349,11 @@ int AuctionList(Context& c) {
 
 int AuctionMine(Context& c) {
   v1::ListMyAuctionsRequest request;
-  absl::StatusOr<int32_t> page_size = PageSize(c);
-  if (!page_size.ok()) return UsageFailure(c, page_size.status());
-  request.set_page_size(*page_size);
-  request.set_page_token(c.cl.GetOr("page-token", ""));
-  if (c.cl.Has("state")) {
-    absl::StatusOr<v1::AuctionState> state = ParseStateName(*c.cl.Get("state"));
-    if (!state.ok()) return UsageFailure(c, state.status());
-    request.set_state(*state);
+  for (absl::Status st :
+       {ReadPaging(c, &request), ReadOptional(c, "state", ParseStateName, [&](v1::AuctionState v) {
+          request.set_state(v);
+        })}) {
+    if (!st.ok()) return UsageFailure(c, st);
   }
   v1::ListAuctionsResponse all;
   grpc::Status status = FetchPages<v1::ListMyAuctionsRequest, v1::ListAuctionsResponse>(
@@ -512,30 +521,19 @@ int Watch(Context& c) {
 
 int AuditList(Context& c) {
   v1::ListSettlementsRequest request;
-  absl::StatusOr<int32_t> page_size = PageSize(c);
-  if (!page_size.ok()) return UsageFailure(c, page_size.status());
-  request.set_page_size(*page_size);
-  request.set_page_token(c.cl.GetOr("page-token", ""));
   request.set_seller_id(c.cl.GetOr("seller", ""));
-  if (c.cl.Has("format")) {
-    absl::StatusOr<v1::Format> format = ParseFormatName(*c.cl.Get("format"));
-    if (!format.ok()) return UsageFailure(c, format.status());
-    request.set_format(*format);
-  }
-  if (c.cl.Has("outcome")) {
-    absl::StatusOr<v1::SettlementOutcome> outcome = ParseOutcomeName(*c.cl.Get("outcome"));
-    if (!outcome.ok()) return UsageFailure(c, outcome.status());
-    request.set_outcome(*outcome);
-  }
-  if (c.cl.Has("after")) {
-    absl::StatusOr<absl::Time> t = ParseFlagTime("--after", *c.cl.Get("after"));
-    if (!t.ok()) return UsageFailure(c, t.status());
-    *request.mutable_closed_after() = ToProtoTime(*t);
-  }
-  if (c.cl.Has("before")) {
-    absl::StatusOr<absl::Time> t = ParseFlagTime("--before", *c.cl.Get("before"));
-    if (!t.ok()) return UsageFailure(c, t.status());
-    *request.mutable_closed_before() = ToProtoTime(*t);
+  auto after = [](const std::string& v) { return ParseFlagTime("--after", v); };
+  auto before = [](const std::string& v) { return ParseFlagTime("--before", v); };
+  for (absl::Status st :
+       {ReadPaging(c, &request),
+        ReadOptional(c, "format", ParseFormatName, [&](v1::Format v) { request.set_format(v); }),
+        ReadOptional(c, "outcome", ParseOutcomeName,
+                     [&](v1::SettlementOutcome v) { request.set_outcome(v); }),
+        ReadOptional(c, "after", after,
+                     [&](absl::Time t) { *request.mutable_closed_after() = ToProtoTime(t); }),
+        ReadOptional(c, "before", before,
+                     [&](absl::Time t) { *request.mutable_closed_before() = ToProtoTime(t); })}) {
+    if (!st.ok()) return UsageFailure(c, st);
   }
   v1::ListSettlementsResponse all;
   grpc::Status status = FetchPages<v1::ListSettlementsRequest, v1::ListSettlementsResponse>(

@@ -96,6 +96,7 @@ echo "server log: var/server.log"
 
 id_of() { sed -n 's/.*"auctionId": *"\([^"]*\)".*/\1/p' | head -n 1; }
 
+RUN_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 step "alice lists three English auctions"
 CAMERA=$(gavel --token "$SELLER" --json auction create --title "Leica M6 camera" \
   --currency EUR --start 500.00 --reserve 900.00 --duration 20s | id_of)
@@ -133,10 +134,10 @@ for a in "$CAMERA" "$LAMP"; do
     sleep 0.2
   done
 done
-gavel --token "$BOB" auction list --seller alice
+gavel --token "$BOB" auction list --seller alice --state settled
 
 step "the auditor lists settled results (from PostgreSQL)"
-gavel --token "$AUDITOR" audit list --seller alice
+gavel --token "$AUDITOR" audit list --seller alice --after "$RUN_START"
 step "the auditor checks the camera's full bid log and its hash chain"
 gavel --token "$AUDITOR" audit show "$CAMERA"
 gavel --token "$AUDITOR" audit verify "$CAMERA"

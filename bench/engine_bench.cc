@@ -8,14 +8,23 @@
 //   (no idempotent replays), every amount just above the auction's current
 //   minimum, so nearly all bids are accepted and move the proxy.
 // - BM_ShardLatency: one command through MpscRing + a real Shard thread
-//   (SystemClock): submit-to-done latency percentiles (p50/p99/p999 in ns)
-//   from per-op samples, one in flight ("pingpong"), as many as the shard
-//   takes ("saturated"), and paced at half the saturated rate ("half").
+//   (SystemClock), the shard and this thread pinned to a core each:
+//   submit-to-done latency percentiles (p50/p99/p999 in ns) from per-op
+//   samples, with one in flight ("pingpong", mode 0), as many as the shard
+//   takes ("saturated", 1), paced at half the saturated rate ("half", 2), and
+//   paced the same with the shard kept from parking ("half, spinning", 3).
+//   The task is empty (bid:0, the hand-off alone) or an English PlaceBid
+//   (bid:1). Counters: how often the shard slept per command, and how often
+//   the scheduler preempted the two threads (other work on the machine).
 // - BM_RingPushPop: MpscRing alone with 0 (same thread), 1 and 2 producers.
-// - BM_Memory*: bytes per open English auction and per logged bid, counted
-//   by the global operator new/delete below (live bytes as malloc reports
-//   usable sizes) and cross-checked with mallinfo2.
+// - BM_Memory*: bytes per open English auction, per logged English bid and
+//   per resting double-auction order, counted by the global operator
+//   new/delete below (live bytes as malloc reports usable sizes) and
+//   cross-checked with mallinfo2.
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -245,7 +254,9 @@ BENCHMARK(BM_EnglishProxyBid)->Arg(1'000)->Arg(10'000)->ArgName("auctions");
 // A task the benchmark owns and reuses (no allocation per op): Run does the
 // command, stamps the time and marks itself done; the shard never touches it
 // after that (the "hand itself on" case of ShardTask's contract).
-class ProbeTask final : public ShardTask {
+// Cache-line aligned so that the shard finishing one task and this thread
+// filling the next never share a line.
+class alignas(kCacheLine) ProbeTask final : public ShardTask {
  public:
   void Run(ShardContext& ctx) override {
     if (bid_) {
@@ -269,6 +280,31 @@ class ProbeTask final : public ShardTask {
   std::atomic<bool> done_{true};  // true: free to reuse
 };
 
+// Pins the calling thread to the `index`-th CPU it may run on (when there
+// are at least two), so that the benchmark thread and the shard thread each
+// have a core of their own instead of whatever the scheduler picks; returns
+// the previous mask for Unpin. On a machine shared with other work the
+// scheduler still preempts them ("preempted" counters).
+cpu_set_t PinToCpu(int index) {
+  cpu_set_t old;
+  CPU_ZERO(&old);
+  pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
+  if (CPU_COUNT(&old) < 2) return old;
+  int seen = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &old)) continue;
+    if (seen++ == index) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+      break;
+    }
+  }
+  return old;
+}
+void Unpin(const cpu_set_t& old) { pthread_setaffinity_np(pthread_self(), sizeof(old), &old); }
+
 // Runs `f(engine)` on the shard thread and waits for it.
 template <typename F>
 void RunOnShard(Shard& shard, F f) {
@@ -286,7 +322,39 @@ void RunOnShard(Shard& shard, F f) {
   while (!task.done.load(std::memory_order_acquire)) std::this_thread::yield();
 }
 
-enum LatencyMode : int64_t { kPingPong = 0, kSaturated = 1, kHalf = 2 };
+// kHalfSpinning: as kHalf, but after each probe a SpinTask keeps the shard
+// thread busy polling until the next probe is submitted, so the shard never
+// parks: what a Shard::Loop that spins before parking would do.
+enum LatencyMode : int64_t { kPingPong = 0, kSaturated = 1, kHalf = 2, kHalfSpinning = 3 };
+
+// Runs on the shard after probe k and returns once probe k + 1 is in the
+// ring (released_ >= k + 1): the shard spins instead of parking.
+class alignas(kCacheLine) SpinTask final : public ShardTask {
+ public:
+  void Run(ShardContext&) override {
+    const uint64_t until = until_;
+    while (released_->load(std::memory_order_acquire) < until && !stop_->load()) CpuRelax();
+    free_.store(true, std::memory_order_release);
+  }
+  uint64_t until_ = 0;
+  std::atomic<bool> free_{true};  // not in the ring: may be submitted again
+  const std::atomic<uint64_t>* released_ = nullptr;
+  const std::atomic<bool>* stop_ = nullptr;
+};
+
+// Context switches of the calling thread so far: voluntary (it slept, e.g.
+// a parked shard in futex wait) and involuntary (the scheduler took the CPU
+// away: on a shared machine, other tenants).
+struct Switches {
+  int64_t slept = 0;
+  int64_t preempted = 0;
+  int64_t page_faults = 0;  // minor: first touch of memory the engine grows into
+};
+Switches ThreadSwitches() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  return {ru.ru_nvcsw, ru.ru_nivcsw, ru.ru_minflt};
+}
 
 void ReportPercentiles(benchmark::State& state, std::vector<int64_t>& samples) {
   if (samples.empty()) return;
@@ -306,6 +374,8 @@ void ReportPercentiles(benchmark::State& state, std::vector<int64_t>& samples) {
 void BM_ShardLatency(benchmark::State& state) {
   const auto mode = static_cast<LatencyMode>(state.range(0));
   const bool bid = state.range(1) == 1;
+  // Paced modes: the offered rate in percent of the saturated rate.
+  const int64_t load_percent = state.range(2);
   constexpr int kAuctions = 10'000;
   // Tasks in flight at most: a ring of reusable tasks; FIFO shard order
   // means task i is done before task i + kPool is needed again.
@@ -316,6 +386,9 @@ void BM_ShardLatency(benchmark::State& state) {
   SystemClock clock;
   Shard shard(ShardOptions{0, 1, 1 << 16}, &clock, &names, &listener);
   shard.Start();
+  // The shard on the second CPU, this thread on the first.
+  RunOnShard(shard, [](Engine&) { PinToCpu(1); });
+  const cpu_set_t unpinned = PinToCpu(0);
   const absl::Time t0 = clock.Now();
   std::vector<AuctionId> ids;
   std::vector<const Auction*> auctions;  // read only on the shard thread
@@ -327,9 +400,17 @@ void BM_ShardLatency(benchmark::State& state) {
     for (AuctionId id : ids) auctions.push_back(engine.Find(id));
   });
 
-  const size_t calibration = mode == kHalf ? 200'000 : 0;
+  const bool paced = mode == kHalf || mode == kHalfSpinning;
+  const size_t calibration = paced ? 200'000 : 0;
   const KeyPool keys(bid ? state.max_iterations + calibration + pool_size : 1);
   std::vector<ProbeTask> pool(pool_size);
+  std::vector<SpinTask> spinners(mode == kHalfSpinning ? pool_size : 0);
+  alignas(kCacheLine) std::atomic<uint64_t> released{0};  // probes submitted
+  std::atomic<bool> stop_spinning{false};
+  for (SpinTask& sp : spinners) {
+    sp.released_ = &released;
+    sp.stop_ = &stop_spinning;
+  }
   std::vector<int64_t> samples;
   samples.reserve(state.max_iterations + pool_size);
   uint64_t rng = 7;
@@ -345,13 +426,6 @@ void BM_ShardLatency(benchmark::State& state) {
     if (record) samples.push_back(t.done_ns_ - t.submit_ns_);
     accepted += t.accepted_;
     ++reclaimed;
-  };
-  // Takes every finished task's sample without waiting.
-  auto reclaim_ready = [&] {
-    while (reclaimed < next &&
-           pool[reclaimed % pool_size].done_.load(std::memory_order_acquire)) {
-      reclaim_one();
-    }
   };
   auto submit = [&](int64_t submit_ns) {
     if (next - reclaimed == pool_size) reclaim_one();
@@ -374,16 +448,19 @@ void BM_ShardLatency(benchmark::State& state) {
   };
   // Calibration for "half": the saturated rate, measured right here.
   int64_t interval_ns = 0;
-  if (mode == kHalf) {
+  if (paced) {
     const int64_t c0 = NowNs();
     for (size_t k = 0; k < calibration; ++k) submit(0);
     while (reclaimed < next) reclaim_one();
     const double per_op = static_cast<double>(NowNs() - c0) / static_cast<double>(calibration);
-    interval_ns = static_cast<int64_t>(2.0 * per_op);
+    interval_ns = static_cast<int64_t>(per_op * 100.0 / static_cast<double>(load_percent));
     state.counters["saturated_per_s"] = 1e9 / per_op;
     state.counters["paced_interval_ns"] = static_cast<double>(interval_ns);
   }
 
+  Switches shard0;
+  RunOnShard(shard, [&](Engine&) { shard0 = ThreadSwitches(); });
+  const Switches bench0 = ThreadSwitches();
   record = true;
   accepted = 0;
   int64_t due = NowNs();
@@ -394,35 +471,62 @@ void BM_ShardLatency(benchmark::State& state) {
     } else if (mode == kSaturated) {
       submit(0);
     } else {
-      // Paced: wait for the due time (taking samples meanwhile), then submit.
+      // Paced: wait for the due time, then submit. Samples are taken only
+      // when a task's slot comes round again (1024 submissions later), so
+      // this thread never polls a line the shard is writing.
       due += interval_ns;
       int64_t now = NowNs();
       while (now < due) {
-        reclaim_ready();
         CpuRelax();
         now = NowNs();
       }
+      const size_t k = next;
       submit(now);
+      if (mode == kHalfSpinning) {
+        // Behind probe k: a spinner that lasts until probe k + 1 is queued.
+        SpinTask& sp = spinners[k % pool_size];
+        // A backlog of a whole pool may still hold this spinner's last use.
+        while (!sp.free_.load(std::memory_order_acquire)) CpuRelax();
+        sp.free_.store(false, std::memory_order_relaxed);
+        sp.until_ = k + 2;
+        while (!shard.Submit(&sp)) CpuRelax();
+        released.store(k + 1, std::memory_order_release);  // ends the spin after probe k - 1
+      }
     }
   }
+  stop_spinning.store(true);
   while (reclaimed < next) reclaim_one();
+  const Switches bench1 = ThreadSwitches();
+  Switches shard1;
+  RunOnShard(shard, [&](Engine&) { shard1 = ThreadSwitches(); });
   shard.Stop();
+  Unpin(unpinned);
 
   state.SetItemsProcessed(state.iterations());
   ReportPercentiles(state, samples);
+  // How often the shard parked (futex wait) per command, and how often the
+  // scheduler took a CPU from the shard or this thread during the run.
+  const double ops = static_cast<double>(std::max<int64_t>(1, state.iterations()));
+  state.counters["shard_sleeps_per_op"] = static_cast<double>(shard1.slept - shard0.slept) / ops;
+  state.counters["preempted"] = static_cast<double>(shard1.preempted - shard0.preempted +
+                                                    bench1.preempted - bench0.preempted);
+  state.counters["shard_faults_per_op"] =
+      static_cast<double>(shard1.page_faults - shard0.page_faults) / ops;
   if (bid) {
     state.counters["accepted_share"] =
         static_cast<double>(accepted) / static_cast<double>(std::max<size_t>(1, samples.size()));
   }
 }
 BENCHMARK(BM_ShardLatency)
-    ->ArgNames({"mode", "bid"})
-    ->Args({kPingPong, 0})
-    ->Args({kPingPong, 1})
-    ->Args({kSaturated, 0})
-    ->Args({kSaturated, 1})
-    ->Args({kHalf, 0})
-    ->Args({kHalf, 1})
+    ->ArgNames({"mode", "bid", "load_pct"})
+    ->Args({kPingPong, 0, 0})
+    ->Args({kPingPong, 1, 0})
+    ->Args({kSaturated, 0, 100})
+    ->Args({kSaturated, 1, 100})
+    ->Args({kHalf, 0, 50})
+    ->Args({kHalf, 1, 50})
+    ->Args({kHalfSpinning, 0, 50})
+    ->Args({kHalfSpinning, 1, 50})
     ->UseRealTime();
 
 // ---------------------------------------------------------------------------
@@ -446,8 +550,14 @@ void BM_RingPushPop(benchmark::State& state) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> full{0};
   std::vector<std::thread> threads;
+  // One producer: consumer and producer on a core each. Two: three threads
+  // on two cores, left to the scheduler.
+  const bool pin = producers == 1;
+  cpu_set_t unpinned;
+  if (pin) unpinned = PinToCpu(0);
   for (int p = 0; p < producers; ++p) {
     threads.emplace_back([&] {
+      if (pin) PinToCpu(1);
       while (!go.load(std::memory_order_acquire)) CpuRelax();
       int64_t full_here = 0;
       uint64_t x = 1;
@@ -474,6 +584,7 @@ void BM_RingPushPop(benchmark::State& state) {
   }
   stop.store(true, std::memory_order_relaxed);
   for (auto& t : threads) t.join();
+  if (pin) Unpin(unpinned);
   state.SetItemsProcessed(state.iterations());
   state.counters["pop_found_empty"] = static_cast<double>(empty);
   state.counters["push_found_full"] = static_cast<double>(full.load());

@@ -200,7 +200,11 @@ struct Shared {
   bool ClaimSend() {
     if (stopping.load(std::memory_order_relaxed)) return false;
     if (NowNs() >= clock.stop_at) return false;
-    return stats.sent.fetch_add(1, std::memory_order_relaxed) < max_bids;
+    int64_t sent_now = stats.sent.load(std::memory_order_relaxed);
+    do {
+      if (sent_now >= max_bids) return false;
+    } while (!stats.sent.compare_exchange_weak(sent_now, sent_now + 1, std::memory_order_relaxed));
+    return true;
   }
   // Fills a bid of bidder `agent` with a random auction; returns its index.
   size_t Fill(int agent, uint64_t seq, std::mt19937_64& rng, PlaceBidRequest* req) const {
@@ -323,8 +327,20 @@ class CqBidders {
   void StartClosedLoop() {
     for (int b = 0; b < static_cast<int>(bidders_.size()); ++b) Send(b, true);
   }
-  void StartPollers() {
-    for (auto& q : queues_) pollers_.emplace_back([this, q = q.get()] { Poll(q); });
+  // `rate` > 0: open loop, each poller thread also sends its share of the
+  // offered rate (bids/s) at their due times, so that a send never needs a
+  // hand-off to another thread.
+  void StartPollers(double rate) {
+    const int n = static_cast<int>(queues_.size());
+    for (int t = 0; t < n; ++t) {
+      pollers_.emplace_back([this, t, n, rate] {
+        if (rate > 0) {
+          PollAndPace(t, n, rate / n);
+        } else {
+          Poll(queues_[t].get());
+        }
+      });
+    }
   }
   // Open loop, from the pacer thread (one caller per bidder at a time).
   bool Send(int b, bool closed_loop) {
@@ -358,6 +374,52 @@ class CqBidders {
     std::mt19937_64 rng;
     uint64_t seq = 0;
   };
+
+  // Open loop on thread `t` of `n`: sends to bidders t, t + n, ... in turn
+  // at `rate` bids/s, and takes answers in between.
+  void PollAndPace(int t, int n, double rate) {
+    grpc::CompletionQueue* q = queues_[t].get();
+    const int64_t max_inflight = absl::GetFlag(FLAGS_max_inflight);
+    const double interval = 1e9 / rate;
+    const int bidders = static_cast<int>(bidders_.size());
+    uint64_t k = 0;
+    int b = t;
+    bool sending = true;
+    for (;;) {
+      const int64_t now = NowNs();
+      if (sending && (now >= shared_->clock.stop_at || shared_->stopping.load())) sending = false;
+      int64_t due = shared_->clock.start + static_cast<int64_t>(static_cast<double>(k) * interval);
+      while (sending && due <= now) {
+        shared_->NoteLag(now - due);
+        if (shared_->in_flight.load(std::memory_order_relaxed) >= max_inflight) {
+          shared_->stats.skipped.fetch_add(1, std::memory_order_relaxed);
+        } else if (!Send(b, false)) {
+          sending = false;
+          break;
+        }
+        b += n;
+        if (b >= bidders) b = t;
+        ++k;
+        due = shared_->clock.start + static_cast<int64_t>(static_cast<double>(k) * interval);
+      }
+      // Wait for an answer until the next send is due (or a while, when done
+      // sending: the queue's shutdown ends the loop).
+      const int64_t wait_until = sending ? due : NowNs() + 50'000'000;
+      void* tag = nullptr;
+      bool ok = false;
+      const auto deadline = std::chrono::system_clock::now() +
+                            std::chrono::nanoseconds(std::max<int64_t>(0, wait_until - NowNs()));
+      const grpc::CompletionQueue::NextStatus st = q->AsyncNext(&tag, &ok, deadline);
+      if (st == grpc::CompletionQueue::SHUTDOWN) return;
+      if (st == grpc::CompletionQueue::GOT_EVENT) Complete(static_cast<CqCall*>(tag));
+    }
+  }
+
+  void Complete(CqCall* call) {
+    shared_->RecordAnswer(call->sent_ns, call->status, &call->response, call->auction);
+    delete call;
+    shared_->in_flight.fetch_sub(1, std::memory_order_release);
+  }
 
   void Poll(grpc::CompletionQueue* q) {
     void* tag = nullptr;
@@ -683,7 +745,7 @@ int Run() {
   if (use_cq) {
     cq = std::make_unique<CqBidders>(&shared, bidders, std::max(1, absl::GetFlag(FLAGS_cq_threads)));
     if (closed_loop) cq->StartClosedLoop();
-    cq->StartPollers();
+    cq->StartPollers(rate);
   } else if (stream) {
     for (int i = 0; i < bidders; ++i) {
       streams.push_back(std::make_unique<StreamBidder>(&shared, i, window, closed_loop));
@@ -696,7 +758,7 @@ int Run() {
     }
   }
 
-  if (!closed_loop) {
+  if (!closed_loop && !use_cq) {
     // The pacer: sends every bid that is due, then sleeps ~100 us. Sends go
     // round-robin over the bidders. A send more than 1 ms behind its due
     // time is counted as late: then the generator, not the server, limits
@@ -720,8 +782,6 @@ int Run() {
         }
         if (stream) {
           streams[b]->Want();
-        } else if (use_cq) {
-          cq->Send(b, false);
         } else {
           unary[b]->Send(false);
         }

@@ -84,6 +84,11 @@ wait_port() {
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Context switches of every live thread of process $1 (threads that ended
+# meanwhile are not counted: an underestimate when a pool shrinks).
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n + 0}'; }
+# Busy ticks of the whole machine (every process, other tenants included).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
 # ---------------------------------------------------------------- start
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -123,8 +128,10 @@ run_load() {
     --bidders="$bidders" --window="$WINDOW" --channels="$CHANNELS" --cq_threads="$CQ_THREADS"
     --rate="$rate" --warmup="${WARMUP}s" --duration="${DURATION}s" --label="$name")
   log "$name: ${cmd[*]}"
-  local t0 t1 w0 w1 out
+  local t0 t1 w0 w1 m0 m1 c0 c1 out
+  c0=$(ctx_switches "$pid")
   t0=$(cpu_ticks "$pid")
+  m0=$(machine_ticks)
   w0=$(date +%s.%N)
   out=$(timeout $((WARMUP + DURATION + 40)) "${cmd[@]}" 2>>"$WORK/load.log") || {
     log "$name: gavel-load failed (exit $?)"
@@ -132,6 +139,8 @@ run_load() {
     return 1
   }
   t1=$(cpu_ticks "$pid")
+  c1=$(ctx_switches "$pid")
+  m1=$(machine_ticks)
   w1=$(date +%s.%N)
   echo "$out" | grep -v '^RESULT' >&2
   local result answered
@@ -139,10 +148,17 @@ run_load() {
   answered=$(echo "$result" | sed -n 's/.*answered_all=\([0-9]*\).*/\1/p')
   # Server CPU per answer over the whole load run (listing auctions and
   # warm-up included), and the cores it kept busy meanwhile.
-  local per cores
+  local per cores cs
+  cs=$(awk -v c=$((c1 - c0)) -v n="$answered" 'BEGIN { printf "%.2f", (n > 0 ? c / n : 0) }')
   per=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$answered" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   cores=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.2f", t / hz / (w1 - w0) }')
-  echo "$result server_cpu_us_per_answer=$per server_cores=$cores target=$target" >>"$RESULTS"
+  # What the rest of the machine (other tenants) used meanwhile: all busy
+  # time minus this server's and the client's.
+  local client others
+  client=$(echo "$result" | sed -n 's/.*client_cpu_s=\([0-9.]*\).*/\1/p')
+  others=$(awk -v m=$((m1 - m0)) -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v c="$client" -v w0="$w0" -v w1="$w1" \
+    'BEGIN { x = (m - t) / hz - c; if (x < 0) x = 0; printf "%.2f", x / (w1 - w0) }')
+  echo "$result server_cpu_us_per_answer=$per server_cores=$cores server_cs_per_answer=$cs other_cores=$others target=$target" >>"$RESULTS"
 }
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -162,20 +178,24 @@ run_load base-stream-half baseline stream "$(half "$(throughput_of base-stream-c
 # ---------------------------------------------------------------- summary
 echo
 echo "Gavel end to end on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), shards=$SHARDS, load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-20s %9s %11s %9s %9s %9s %9s %8s %7s %11s %9s\n' run offered/s answers/s p50_us p99_us p999_us accepted rejected errors srv_us/ans srv_cores
+printf '%-20s %9s %10s %8s %8s %8s %8s %8s %6s %10s %9s %10s %6s\n' run offered/s answers/s p50_us p99_us p999_us accepted rejected errors srv_us/ans srv_cores srv_cs/ans others
 while read -r line; do
   rate=$(field "$line" rate)
   [[ "$rate" == 0 ]] && rate=closed
-  printf '%-20s %9s %11s %9s %9s %9s %9s %8s %7s %11s %9s\n' \
+  printf '%-20s %9s %10s %8s %8s %8s %8s %8s %6s %10s %9s %10s %6s\n' \
     "$(field "$line" label)" "$rate" "$(field "$line" throughput)" "$(field "$line" p50_us)" \
     "$(field "$line" p99_us)" "$(field "$line" p999_us)" "$(field "$line" accepted)" \
     "$(field "$line" rejected)" "$(field "$line" errors)" \
-    "$(field "$line" server_cpu_us_per_answer)" "$(field "$line" server_cores)"
+    "$(field "$line" server_cpu_us_per_answer)" "$(field "$line" server_cores)" \
+    "$(field "$line" server_cs_per_answer)" "$(field "$line" other_cores)"
 done <"$RESULTS"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", (b > 0 ? 100 * a / b : 0) }'; }
 echo
 echo "unary:  Gavel $(throughput_of gavel-unary-closed)/s = $(ratio "$(throughput_of gavel-unary-closed)" "$(throughput_of base-unary-closed)") of the empty gRPC service"
 echo "stream: Gavel $(throughput_of gavel-stream-closed)/s = $(ratio "$(throughput_of gavel-stream-closed)" "$(throughput_of base-stream-closed)") of the empty gRPC service"
+echo "(srv_us/ans: server CPU per answer; srv_cores: server CPU / wall time; srv_cs/ans: the"
+echo " server's context switches per answer; others: cores the rest of the machine, other"
+echo " tenants included, kept busy during the run, from /proc/stat; latency from send to answer)"
 echo
 echo "RESULTS"
 cat "$RESULTS"

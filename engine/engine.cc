@@ -13,6 +13,9 @@ namespace {
 
 uint64_t KeyHash(PrincipalId who, absl::string_view key) { return absl::HashOf(who, key); }
 
+// Reuses `out`'s capacity (absl::string_view is not std::string_view here).
+void AssignName(absl::string_view name, std::string* out) { out->assign(name.data(), name.size()); }
+
 std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
@@ -81,35 +84,75 @@ void Engine::ArmFormatTimer(Auction& a) {
 
 void Engine::AdvanceTo(absl::Time now) {
   now = Clamp(now);
+  if (replaying_) return;  // timer firings come from the journal
   while (!timers_.empty() && timers_.top().at <= now) {
     const Timer t = timers_.top();
     timers_.pop();
-    auto it = auctions_.find(t.auction_id);
-    if (it == auctions_.end()) continue;
-    Auction& a = *it->second;
-    if (t.kind == TimerKind::kOpen) {
-      if (a.state_ == AuctionState::kScheduled) Open(a, t.at);
-      continue;
+    const Sequence before = sequence_;
+    if (!FireTimer(t)) continue;
+    if (JournalRecord* r = BeginRecord(RecordType::kTimerFired, before)) {
+      r->auction_id = t.auction_id;
+      r->timer_kind = t.kind;
+      r->timer_at = t.at;
+      CommitRecord(r);
     }
-    if (a.state_ != AuctionState::kOpen) continue;
-    if (t.kind == TimerKind::kFormat) {
-      // Stale when the format asked for another time since.
-      if (t.at != a.armed_timer_ || t.at >= a.ends_at_) continue;
-      a.armed_timer_ = absl::InfiniteFuture();
-      std::vector<AuctionEvent> events;
-      a.OnTimer(t.at, &events);
-      for (AuctionEvent& e : events) e.at = t.at;
-      EmitAll(a, &events);
-      ArmFormatTimer(a);
-      continue;
-    }
-    if (a.ends_at_ > t.at) {
-      // Extended by soft close since this timer was set.
-      timers_.push({a.ends_at_, a.id(), TimerKind::kClose});
-      continue;
-    }
-    CloseAuction(a, t.at);
   }
+}
+
+bool Engine::FireTimer(const Timer& t) {
+  auto it = auctions_.find(t.auction_id);
+  if (it == auctions_.end()) return false;
+  Auction& a = *it->second;
+  if (t.kind == TimerKind::kOpen) {
+    if (a.state_ != AuctionState::kScheduled) return false;
+    Open(a, t.at);
+    return true;
+  }
+  if (a.state_ != AuctionState::kOpen) return false;
+  if (t.kind == TimerKind::kFormat) {
+    // Stale when the format asked for another time since.
+    if (t.at != a.armed_timer_ || t.at >= a.ends_at_) return false;
+    a.armed_timer_ = absl::InfiniteFuture();
+    std::vector<AuctionEvent> events;
+    a.OnTimer(t.at, &events);
+    for (AuctionEvent& e : events) e.at = t.at;
+    EmitAll(a, &events);
+    ArmFormatTimer(a);
+    return true;
+  }
+  if (a.ends_at_ > t.at) {
+    // Extended by soft close since this timer was set.
+    timers_.push({a.ends_at_, a.id(), TimerKind::kClose});
+    return false;
+  }
+  CloseAuction(a, t.at);
+  return true;
+}
+
+absl::Status Engine::UnknownAuction(AuctionId id) const {
+  // Ids are assigned only to auctions created, and never twice: one of this
+  // shard's below the next is a settled auction a snapshot dropped.
+  if (id % options_.shard_count == options_.shard_index &&
+      id / options_.shard_count < next_local_id_ && id >= options_.shard_count) {
+    return absl::NotFoundError(absl::StrCat(
+        "auction ", FormatAuctionId(id), " does not exist in the engine any more: it was "
+        "settled, and its record with every bid is in the audit log (gavel audit show ",
+        FormatAuctionId(id), ")"));
+  }
+  return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
+}
+
+JournalRecord* Engine::BeginRecord(RecordType type, Sequence before) {
+  if (log_ == nullptr || replaying_) return nullptr;
+  record_.type = type;
+  record_.time = now_;
+  record_.sequence_before = before;
+  return &record_;
+}
+
+void Engine::CommitRecord(JournalRecord* record) {
+  record->sequence_after = sequence_;
+  log_->Append(*record);
 }
 
 void Engine::Open(Auction& a, absl::Time at) {
@@ -128,6 +171,7 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
                                                   AuctionSpec spec, absl::Time now) {
   AdvanceTo(now);
   now = now_;
+  const Sequence before = sequence_;
   const uint64_t key = KeyHash(seller, request_id);
   if (auto it = create_keys_.find(key); it != create_keys_.end()) {
     return auctions_.at(it->second)->View(/*public_view=*/false);
@@ -149,15 +193,24 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
     timers_.push({a.spec().starts_at, id, TimerKind::kOpen});
   }
   timers_.push({a.ends_at_, id, TimerKind::kClose});
+  if (JournalRecord* r = BeginRecord(RecordType::kCreateAuction, before)) {
+    r->auction_id = id;
+    r->principal = seller;
+    AssignName(names_->Name(seller), &r->principal_name);
+    r->key.assign(request_id.data(), request_id.size());
+    r->spec = a.spec();
+    CommitRecord(r);
+  }
   return a.View(/*public_view=*/false);
 }
 
 absl::StatusOr<AuctionView> Engine::CancelAuction(PrincipalId seller, AuctionId id,
                                                   absl::Time now) {
   AdvanceTo(now);
+  const Sequence before = sequence_;
   auto it = auctions_.find(id);
   if (it == auctions_.end()) {
-    return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
+    return UnknownAuction(id);
   }
   Auction& a = *it->second;
   if (a.seller() != seller) {
@@ -185,6 +238,12 @@ absl::StatusOr<AuctionView> Engine::CancelAuction(PrincipalId seller, AuctionId 
   e.settlement = s;
   Emit(a, std::move(e));
   listener_->OnSettlement(std::move(s));
+  if (JournalRecord* r = BeginRecord(RecordType::kCancelAuction, before)) {
+    r->auction_id = id;
+    r->principal = seller;
+    AssignName(names_->Name(seller), &r->principal_name);
+    CommitRecord(r);
+  }
   return a.View(/*public_view=*/false);
 }
 
@@ -289,10 +348,10 @@ BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) con
 absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Time now) {
   AdvanceTo(now);
   now = now_;
+  const Sequence before = sequence_;
   auto it = auctions_.find(cmd.auction_id);
   if (it == auctions_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("auction ", FormatAuctionId(cmd.auction_id), " does not exist"));
+    return UnknownAuction(cmd.auction_id);
   }
   Auction& a = *it->second;
   const uint64_t key = KeyHash(cmd.bidder, cmd.client_bid_id);
@@ -341,10 +400,30 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
     closed.reason = RejectReason::kAuctionClosed;
     closed.message = a.state_ == AuctionState::kCancelled
                          ? std::string("auction was cancelled by the seller")
-                         : absl::StrCat("auction closed at ", TimeText(a.ends_at_));
+                         : now < a.ends_at_
+                               ? std::string("auction closed early: sold out, or bought at the "
+                                             "buy-it-now price")
+                               : absl::StrCat("auction closed at ", TimeText(a.ends_at_));
     return closed;
   }
 
+  // From here on the bid is in the bid log: journaled whatever the rules say.
+  BidResult result = ApplyBid(a, cmd, key, now);
+  if (JournalRecord* r = BeginRecord(RecordType::kPlaceBid, before)) {
+    r->auction_id = cmd.auction_id;
+    r->principal = cmd.bidder;
+    AssignName(names_->Name(cmd.bidder), &r->principal_name);
+    r->key.assign(cmd.client_bid_id.data(), cmd.client_bid_id.size());
+    r->amount_minor = cmd.amount_minor;
+    r->quantity = cmd.quantity;
+    r->side = cmd.side;
+    r->immediate_or_cancel = cmd.immediate_or_cancel;
+    CommitRecord(r);
+  }
+  return result;
+}
+
+BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key, absl::Time now) {
   const uint32_t entry = static_cast<uint32_t>(a.bids_.size() + 1);
   BidEntry& e = a.bids_.emplace_back();
   e.sequence = ++sequence_;
@@ -408,9 +487,10 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
 absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
                                           absl::Time now) {
   AdvanceTo(now);
+  const Sequence before = sequence_;
   auto it = auctions_.find(id);
   if (it == auctions_.end()) {
-    return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
+    return UnknownAuction(id);
   }
   Auction& a = *it->second;
   if (entry == 0 || entry > a.bids_.size()) {
@@ -431,21 +511,36 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
     a.last_sequence_ = ++sequence_;
     for (AuctionEvent& e : events) e.at = now_;
     EmitAll(a, &events);
+    if (JournalRecord* r = BeginRecord(RecordType::kCancelBid, before)) {
+      r->auction_id = id;
+      r->principal = owner;
+      AssignName(names_->Name(owner), &r->principal_name);
+      r->entry = entry;
+      CommitRecord(r);
+    }
   }
   return cancelled;
 }
 
 void Engine::MarkSettled(AuctionId id) {
   auto it = auctions_.find(id);
-  if (it != auctions_.end() && it->second->state_ == AuctionState::kClosed) {
-    it->second->state_ = AuctionState::kSettled;
+  if (it == auctions_.end()) return;
+  Auction& a = *it->second;
+  if (a.state_ == AuctionState::kClosed) {
+    a.state_ = AuctionState::kSettled;
+  } else if (a.state_ != AuctionState::kCancelled || !committed_cancelled_.insert(id).second) {
+    return;  // not closed, or already marked
+  }
+  if (JournalRecord* r = BeginRecord(RecordType::kMarkSettled, sequence_)) {
+    r->auction_id = id;
+    CommitRecord(r);
   }
 }
 
 absl::StatusOr<AuctionView> Engine::GetAuction(AuctionId id, bool public_view) const {
   auto it = auctions_.find(id);
   if (it == auctions_.end()) {
-    return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
+    return UnknownAuction(id);
   }
   return it->second->View(public_view);
 }
@@ -468,6 +563,263 @@ void Engine::ListAuctions(const ListFilter& f, std::vector<AuctionView>* out) co
   std::partial_sort(match.begin(), match.begin() + n, match.end(),
                     [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
   for (size_t i = 0; i < n; ++i) out->push_back(match[i]->View(/*public_view=*/true));
+}
+
+// ---------------------------------------------------------------- journal
+
+absl::Status Engine::Replay(const JournalRecord& r) {
+  replaying_ = true;
+  absl::Status status = ReplayCommand(r);
+  replaying_ = false;
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat(RecordTypeName(r.type), " record (auction ",
+                                            FormatAuctionId(r.auction_id), ", sequence ",
+                                            r.sequence_before, "): ", status.message()));
+  }
+  return status;
+}
+
+absl::Status Engine::ReplayCommand(const JournalRecord& r) {
+  Clamp(r.time);
+  switch (r.type) {
+    case RecordType::kFileHeader:
+      return absl::OkStatus();
+    case RecordType::kCounters:
+      sequence_ = r.sequence_after;
+      next_local_id_ = std::max(next_local_id_, r.next_local_id);
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  sequence_ = r.sequence_before;
+  switch (r.type) {
+    case RecordType::kCreateAuction: {
+      if (r.auction_id % options_.shard_count != options_.shard_index) {
+        return absl::InternalError("the auction id belongs to another shard");
+      }
+      // Assign exactly the journaled id, whatever the counter says now.
+      const uint64_t local = r.auction_id / options_.shard_count;
+      const uint64_t next = std::max(next_local_id_, local + 1);
+      const size_t count = auctions_.size();
+      next_local_id_ = local;
+      absl::StatusOr<AuctionView> view = CreateAuction(r.principal, r.key, r.spec, r.time);
+      next_local_id_ = next;
+      if (!view.ok()) return view.status();
+      if (auctions_.size() != count + 1 || view->auction_id != r.auction_id) {
+        return absl::InternalError("the request id was already used by another auction");
+      }
+      break;
+    }
+    case RecordType::kCancelAuction: {
+      auto it = auctions_.find(r.auction_id);
+      if (it == auctions_.end() || it->second->state_ == AuctionState::kCancelled) {
+        return absl::InternalError("the auction does not exist or is already cancelled");
+      }
+      if (absl::Status st = CancelAuction(r.principal, r.auction_id, r.time).status(); !st.ok()) {
+        return st;
+      }
+      break;
+    }
+    case RecordType::kPlaceBid: {
+      PlaceBidCommand cmd;
+      cmd.auction_id = r.auction_id;
+      cmd.bidder = r.principal;
+      cmd.client_bid_id = r.key;
+      cmd.amount_minor = r.amount_minor;
+      cmd.quantity = r.quantity;
+      cmd.side = r.side;
+      cmd.immediate_or_cancel = r.immediate_or_cancel;
+      absl::StatusOr<BidResult> result = PlaceBid(cmd, r.time);
+      if (!result.ok()) return result.status();
+      if (result->entry == 0 || result->replayed) {
+        return absl::InternalError("the bid did not reach the bid log");
+      }
+      break;
+    }
+    case RecordType::kCancelBid:
+      if (absl::Status st = CancelBid(r.principal, r.auction_id, r.entry, r.time).status();
+          !st.ok()) {
+        return st;
+      }
+      break;
+    case RecordType::kMarkSettled: {
+      auto it = auctions_.find(r.auction_id);
+      if (it == auctions_.end()) return absl::InternalError("the auction does not exist");
+      MarkSettled(r.auction_id);
+      break;
+    }
+    case RecordType::kTimerFired:
+      if (!FireTimer({r.timer_at, r.auction_id, r.timer_kind})) {
+        return absl::InternalError(absl::StrCat("the timer at ", TimeText(r.timer_at),
+                                                " was not due"));
+      }
+      break;
+    default:
+      return absl::InternalError("unexpected record type");
+  }
+  if (sequence_ != r.sequence_after) {
+    return absl::InternalError(absl::StrCat("replay reached sequence ", sequence_,
+                                            ", the journal says ", r.sequence_after));
+  }
+  return absl::OkStatus();
+}
+
+JournalRecord Engine::CountersRecord() const {
+  JournalRecord r;
+  r.type = RecordType::kCounters;
+  r.time = now_;
+  r.sequence_before = sequence_;
+  r.sequence_after = sequence_;
+  r.next_local_id = next_local_id_;
+  return r;
+}
+
+namespace {
+
+bool Live(const Auction& a, const absl::flat_hash_set<AuctionId>& committed_cancelled) {
+  if (a.state() == AuctionState::kSettled) return false;
+  return a.state() != AuctionState::kCancelled || !committed_cancelled.contains(a.id());
+}
+
+// A canonical dump: every field as <length>:<bytes>; (as in engine/audit.h),
+// so that no two states can produce the same text.
+class Dump {
+ public:
+  void Str(absl::string_view s) { absl::StrAppend(&out_, s.size(), ":", s, ";"); }
+  void Int(int64_t v) { Str(absl::StrCat(v)); }
+  void Time(absl::Time t) {
+    if (t == absl::InfiniteFuture()) return Str("+inf");
+    if (t == absl::InfinitePast()) return Str("-inf");
+    Str(absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone()));
+  }
+  const std::string& text() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+void Engine::UnsettledSettlements(std::vector<std::shared_ptr<const Settlement>>* out) const {
+  std::vector<const Auction*> pending;
+  for (const auto& [id, a] : auctions_) {
+    const AuctionState s = a->state();
+    if ((s == AuctionState::kClosed || s == AuctionState::kCancelled) &&
+        Live(*a, committed_cancelled_)) {
+      pending.push_back(a.get());
+    }
+  }
+  std::sort(pending.begin(), pending.end(),
+            [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
+  for (const Auction* a : pending) {
+    for (auto it = a->history().rbegin(); it != a->history().rend(); ++it) {
+      if (it->kind == AuctionEvent::Kind::kClosed && it->settlement != nullptr) {
+        out->push_back(it->settlement);
+        break;
+      }
+    }
+  }
+}
+
+size_t Engine::live_auction_count() const {
+  size_t n = 0;
+  for (const auto& [id, a] : auctions_) n += Live(*a, committed_cancelled_) ? 1 : 0;
+  return n;
+}
+
+std::string Engine::StateHash() const {
+  std::vector<const Auction*> live;
+  for (const auto& [id, a] : auctions_) {
+    if (Live(*a, committed_cancelled_)) live.push_back(a.get());
+  }
+  std::sort(live.begin(), live.end(),
+            [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
+  Dump d;
+  d.Int(static_cast<int64_t>(sequence_));
+  d.Int(static_cast<int64_t>(next_local_id_));
+  std::string spec;
+  std::vector<Fill> fills;
+  for (const Auction* a : live) {
+    d.Str("auction");
+    JournalRecord create;  // the spec, encoded once and exactly
+    create.type = RecordType::kCreateAuction;
+    create.auction_id = a->id();
+    create.principal_name = std::string(names_->Name(a->seller()));
+    create.spec = a->spec();
+    spec.clear();
+    EncodeRecord(create, &spec);
+    d.Str(spec);
+    d.Int(static_cast<int64_t>(a->state()));
+    d.Time(a->created_at());
+    d.Time(a->ends_at());
+    d.Time(a->armed_timer_);
+    d.Int(a->accepted_bids());
+    d.Int(static_cast<int64_t>(a->last_sequence()));
+    d.Int(static_cast<int64_t>(a->client_bid_ids_.size()));
+    uint32_t entry = 0;
+    for (const BidEntry& b : a->bids()) {
+      ++entry;
+      d.Int(static_cast<int64_t>(b.sequence));
+      d.Time(b.at);
+      d.Int(b.amount_minor);
+      d.Int(b.quantity);
+      d.Str(names_->Name(b.bidder));
+      d.Int(static_cast<int64_t>(b.side));
+      d.Int(static_cast<int64_t>(b.result));
+      d.Int(b.leading_after ? 1 : 0);
+      d.Int(b.price_after_minor);
+      d.Int(b.minimum_minor);
+      fills.clear();
+      a->FillsOf(entry, &fills);
+      for (const Fill& f : fills) {
+        d.Int(f.counter_entry);
+        d.Int(f.price_minor);
+        d.Int(f.quantity);
+      }
+    }
+    for (const AuctionEvent& e : a->history()) {
+      d.Str("event");
+      d.Int(static_cast<int64_t>(e.sequence));
+      d.Time(e.at);
+      d.Int(static_cast<int64_t>(e.kind));
+      d.Int(static_cast<int64_t>(e.state));
+      d.Int(e.price_minor);
+      d.Int(e.quantity);
+      d.Int(e.bid_count);
+      d.Str(e.leader == kNoPrincipal ? absl::string_view("-") : names_->Name(e.leader));
+      d.Int(e.bid_entry);
+      d.Time(e.new_ends_at);
+      if (e.trade != nullptr) {
+        d.Str(e.trade->buy_bid_id);
+        d.Str(e.trade->sell_bid_id);
+        d.Str(e.trade->buyer_id);
+        d.Str(e.trade->seller_id);
+        d.Int(e.trade->price_minor);
+        d.Int(e.trade->quantity);
+      }
+      if (e.settlement != nullptr) d.Str(e.settlement->final_hash);
+    }
+    const AuctionView v = a->View(/*public_view=*/false);
+    d.Str("view");
+    d.Int(v.current_price_minor);
+    d.Str(v.leader == kNoPrincipal ? absl::string_view("-") : names_->Name(v.leader));
+    d.Int(v.reserve_met ? 1 : 0);
+    d.Int(v.buy_now_available ? 1 : 0);
+    d.Int(v.quantity_remaining);
+    d.Int(v.next_minimum_bid_minor);
+    for (const auto* levels : {&v.buy_levels, &v.sell_levels}) {
+      d.Str("levels");
+      for (const BookLevel& l : *levels) {
+        d.Int(l.price_minor);
+        d.Int(l.quantity);
+        d.Int(l.orders);
+      }
+    }
+    d.Int(v.indicative_price_minor);
+    d.Int(v.indicative_volume);
+    d.Time(v.next_tick_at);
+  }
+  return ToHex(Sha256(d.text()));
 }
 
 }  // namespace gavel

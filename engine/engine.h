@@ -22,7 +22,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/container/flat_hash_set.h"
 #include "engine/auction.h"
+#include "engine/journal_record.h"
 #include "engine/types.h"
 
 namespace gavel {
@@ -43,6 +45,18 @@ class EngineListener {
   virtual void OnEvent(const AuctionEvent& event) = 0;
   // A closed or cancelled auction's settlement, hash chain computed.
   virtual void OnSettlement(std::shared_ptr<const Settlement> settlement) = 0;
+};
+
+// Where the engine journals what it does (engine/journal.h). Append is
+// called on the shard thread once per state change: every mutating call that
+// changed something, and every timer firing, after the change, with the
+// record's sequence_before/sequence_after around it. It must not call back
+// into the engine. Its failures are its own to report: the engine's state is
+// already updated.
+class CommandLog {
+ public:
+  virtual ~CommandLog() = default;
+  virtual void Append(const JournalRecord& record) = 0;
 };
 
 struct PlaceBidCommand {
@@ -113,8 +127,36 @@ class Engine {
   // this format).
   absl::StatusOr<int64_t> CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
                                     absl::Time now);
-  // Marks a closed auction as persisted (CLOSED -> SETTLED).
+  // Marks a closed or cancelled auction's settlement as committed to
+  // PostgreSQL: CLOSED -> SETTLED; a CANCELLED auction keeps its state but is
+  // no longer carried by the journal's snapshots. Unknown ids are ignored.
   void MarkSettled(AuctionId id);
+
+  // ---- Journal ----
+  // Journals every state change to `log` from now on (null: none). `log`
+  // must outlive the engine or be reset.
+  void SetCommandLog(CommandLog* log) { log_ = log; }
+  // Applies one journaled record (engine/journal_record.h) with replay
+  // semantics: time and sequence numbers come from the record, AdvanceTo
+  // fires nothing by itself, and a kTimerFired record fires exactly that
+  // timer. `record.principal` must already be resolved from its name.
+  // Nothing is journaled while replaying. Internal (naming the record) when
+  // the record does not apply as it did when it was written: the journal and
+  // the engine disagree.
+  absl::Status Replay(const JournalRecord& record);
+  // The counters record that ends a rolled journal file or a snapshot.
+  JournalRecord CountersRecord() const;
+  // Settlements not yet committed (CLOSED, or CANCELLED and not marked):
+  // the outbox after a recovery, in auction id order.
+  void UnsettledSettlements(std::vector<std::shared_ptr<const Settlement>>* out) const;
+  // SHA-256 (hex) of a canonical dump of the state a restart must
+  // reproduce: the sequence and id counters, and every auction not yet
+  // settled (view, bid log, event history), principals by name. Equal hashes
+  // before a shutdown and after the recovery that follows mean nothing was
+  // lost or changed.
+  std::string StateHash() const;
+  // Auctions a snapshot carries (not settled).
+  size_t live_auction_count() const;
 
   // Reads. `public_view` hides the reserve and sealed bids.
   absl::StatusOr<AuctionView> GetAuction(AuctionId id, bool public_view) const;
@@ -127,7 +169,6 @@ class Engine {
   const EngineOptions& options() const { return options_; }
 
  private:
-  enum class TimerKind : uint8_t { kOpen, kFormat, kClose };
   struct Timer {
     absl::Time at;
     AuctionId auction_id;
@@ -140,6 +181,20 @@ class Engine {
   };
 
   absl::Time Clamp(absl::Time now);
+  // Applies timer `t` if it is still due (an auction's state and ends_at
+  // decide: stale timers are skipped); true when it changed the state.
+  bool FireTimer(const Timer& t);
+  // The scratch record for a change about to be journaled, or null when
+  // nothing is journaled (no log, or replaying).
+  JournalRecord* BeginRecord(RecordType type, Sequence before);
+  void CommitRecord(JournalRecord* record);
+  absl::Status ReplayCommand(const JournalRecord& r);
+  // NotFound for an auction this engine does not hold, saying when it was
+  // settled and dropped by a snapshot.
+  absl::Status UnknownAuction(AuctionId id) const;
+  // The part of PlaceBid after the checks: logs the bid (keyed `key`), asks
+  // the format, publishes events, extends or closes.
+  BidResult ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key, absl::Time now);
   void Emit(Auction& a, AuctionEvent e);
   void EmitAll(Auction& a, std::vector<AuctionEvent>* events);
   // Puts the format's next timer in the heap if it is new and before the end.
@@ -161,6 +216,11 @@ class Engine {
   // (seller, request_id) hashed -> auction: CreateAuction idempotency.
   absl::flat_hash_map<uint64_t, AuctionId> create_keys_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  // Cancelled auctions whose settlement PostgreSQL has committed.
+  absl::flat_hash_set<AuctionId> committed_cancelled_;
+  CommandLog* log_ = nullptr;
+  bool replaying_ = false;
+  JournalRecord record_;  // reused: journaling a bid allocates nothing in steady state
 };
 
 }  // namespace gavel

@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/journal_file.h"
 
 namespace gavel {
 namespace {
@@ -28,28 +32,132 @@ void FutexWakeOne(std::atomic<uint32_t>* word) {
 // A parked shard wakes at least this often even without tasks or timers, so
 // that a clock that jumps (tests, NTP) is noticed.
 constexpr absl::Duration kMaxPark = absl::Milliseconds(200);
-constexpr int kBatch = 256;
+constexpr int kBatch = 256;  // tasks per group commit at most
+
+ShardOptions WithJournalShard(ShardOptions o) {
+  o.journal.shard_index = o.shard_index;
+  o.journal.shard_count = o.shard_count;
+  return o;
+}
 
 }  // namespace
 
 Shard::Shard(ShardOptions options, const Clock* clock, const PrincipalNames* names,
              EngineListener* downstream)
-    : options_(options),
+    : options_(WithJournalShard(std::move(options))),
       clock_(clock),
       downstream_(downstream),
-      engine_({options.shard_index, options.shard_count, options.auction_id_floor}, names, this),
-      ring_(options.ring_capacity) {}
+      engine_({options_.shard_index, options_.shard_count, options_.auction_id_floor}, names,
+              this),
+      ring_(options_.ring_capacity) {
+  awaiting_ack_.reserve(kBatch);
+}
 
 Shard::~Shard() { Stop(); }
 
-void Shard::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Shard::Log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+absl::StatusOr<ShardRecovery> Shard::Recover(PrincipalResolver* principals) {
+  if (options_.journal.dir.empty()) {
+    return absl::FailedPreconditionError("this shard has no journal to recover from");
+  }
+  if (recovered_) return absl::FailedPreconditionError("the shard has recovered already");
+  RecoveryOptions ro;
+  ro.env = options_.journal.env;
+  ro.dir = options_.journal.dir;
+  ro.shard_index = options_.shard_index;
+  ro.shard_count = options_.shard_count;
+  ro.log = options_.log;
+  recovering_ = true;  // replayed closes are not new settlements
+  absl::StatusOr<RecoveryReport> report = gavel::Recover(ro, &engine_, principals);
+  recovering_ = false;
+  if (!report.ok()) return report.status();
+  absl::StatusOr<std::unique_ptr<Journal>> journal =
+      Journal::Open(options_.journal, report->next_file_number, clock_->Now());
+  if (!journal.ok()) return journal.status();
+  journal_ = *std::move(journal);
+  engine_.SetCommandLog(journal_.get());
+  recovered_ = true;
+
+  ShardRecovery out;
+  out.report = *report;
+  out.state_hash = engine_.StateHash();
+  out.live_auctions = engine_.live_auction_count();
+  // The outbox: closed auctions PostgreSQL has not confirmed. Durable (they
+  // come from the journal), so they go downstream at once.
+  std::vector<std::shared_ptr<const Settlement>> outbox;
+  engine_.UnsettledSettlements(&outbox);
+  out.outbox = outbox.size();
+  if (downstream_ != nullptr) {
+    for (auto& s : outbox) downstream_->OnSettlement(std::move(s));
+  }
+  // Every file below the new one is complete: compact them in the background.
+  compact_upto_.store(report->next_file_number, std::memory_order_release);
+  Log(absl::StrCat(
+      "shard ", options_.shard_index, ": recovered ", options_.journal.dir, " in ",
+      absl::FormatDuration(report->elapsed), ": ",
+      report->snapshot_number != 0
+          ? absl::StrCat(SnapshotFileName(report->snapshot_number), " (",
+                         report->snapshot_records, " records)")
+          : std::string("no snapshot"),
+      " + ", report->journal_files, " journal file(s) (", report->journal_records,
+      " records)", report->torn_tail ? ", torn tail discarded" : "", "; ", out.live_auctions,
+      " live auction(s), outbox ", out.outbox, ", sequence ", engine_.last_sequence(),
+      "; state hash ", out.state_hash, "; journal continues in ",
+      JournalFileName(report->next_file_number), " (durability=",
+      DurabilityName(options_.journal.durability), ")"));
+  return out;
+}
+
+void Shard::Start() {
+  if (!options_.journal.dir.empty() && !recovered_) {
+    Log(absl::StrCat("shard ", options_.shard_index,
+                     ": Start() without Recover(): a journaled shard must recover first"));
+    std::abort();
+  }
+  thread_ = std::thread([this] { Loop(); });
+  if (journal_ != nullptr && options_.background_compaction) {
+    compactor_ = std::thread([this] { CompactorLoop(); });
+  }
+}
 
 void Shard::Stop() {
   accepting_.store(false, std::memory_order_seq_cst);
   stop_.store(true, std::memory_order_seq_cst);
   Wake();
   if (thread_.joinable()) thread_.join();
+  if (compactor_.joinable()) {
+    compactor_stop_.store(true, std::memory_order_release);
+    compactor_signal_.fetch_add(1, std::memory_order_release);
+    compactor_signal_.notify_all();
+    compactor_.join();
+  }
+  if (stopped_ || journal_ == nullptr) return;
+  stopped_ = true;
+  // The shard thread has exited: its state is ours now.
+  if (journal_->failure().ok()) {
+    const absl::Status closed = journal_->Close(engine_.CountersRecord());
+    if (!closed.ok()) {
+      Log(absl::StrCat("shard ", options_.shard_index, ": closing the journal failed: ",
+                       closed.message(), "; the next start recovers from the journal"));
+      return;
+    }
+    ForwardSettlements();  // everything is synced now
+    Compact(journal_->file_number() + 1);
+  }
+  final_state_hash_ = engine_.StateHash();
+  Log(absl::StrCat("shard ", options_.shard_index, ": stopped; ",
+                   engine_.live_auction_count(), " live auction(s), sequence ",
+                   engine_.last_sequence(), "; state hash ", final_state_hash_));
 }
+
+void Shard::AckWhenDurable(ShardTask* task) { awaiting_ack_.push_back(task); }
 
 bool Shard::Submit(ShardTask* task) {
   // In flight from before the accepting_ check until after the push and wake:
@@ -85,22 +193,122 @@ void Shard::Loop() {
   for (;;) {
     int ran = 0;
     ShardTask* task = nullptr;
+    absl::Time now = clock_->Now();
     while (ran < kBatch && ring_.TryPop(&task)) {
-      const absl::Time now = clock_->Now();
+      now = clock_->Now();
       engine_.AdvanceTo(now);
       ShardContext ctx{engine_, *this, now};
       task->Run(ctx);
       ++ran;
     }
+    if (ran == 0) engine_.AdvanceTo(now);
+    EndBatch(now);
     if (ran > 0) continue;
-    engine_.AdvanceTo(clock_->Now());
     if (stop_.load(std::memory_order_acquire)) {
       // A Submit still in flight may yet push: wait for it before the last look.
       if (submitting_.load(std::memory_order_seq_cst) == 0 && ring_.Empty()) break;
       continue;
     }
-    Park(engine_.NextTimer());
+    Park(std::min(engine_.NextTimer(), SyncDeadline()));
   }
+}
+
+absl::Time Shard::SyncDeadline() const {
+  if (journal_ == nullptr || !journal_->has_unsynced() ||
+      options_.journal.durability != Durability::kBatch) {
+    return absl::InfiniteFuture();
+  }
+  return last_sync_ + options_.journal.batch_interval;
+}
+
+void Shard::EndBatch(absl::Time now) {
+  if (journal_ == nullptr) {
+    for (ShardTask* t : awaiting_ack_) t->Acknowledge();
+    awaiting_ack_.clear();
+    return;
+  }
+  if (journal_failed_.load(std::memory_order_relaxed)) {
+    for (ShardTask* t : awaiting_ack_) t->Abandon();
+    awaiting_ack_.clear();
+    awaiting_sync_.clear();  // never durable: must not reach PostgreSQL
+    return;
+  }
+  if (absl::Status st = journal_->Write(); !st.ok()) return FailJournal(st);
+  const Durability mode = options_.journal.durability;
+  const bool sync_now = journal_->has_unsynced() &&
+                        (mode == Durability::kSync ||
+                         (mode == Durability::kBatch && now >= last_sync_ + options_.journal.batch_interval));
+  if (sync_now) {
+    if (absl::Status st = journal_->Sync(); !st.ok()) return FailJournal(st);
+    last_sync_ = now;
+  }
+  // sync: everything written is synced now; batch and none: written is enough.
+  for (ShardTask* t : awaiting_ack_) t->Acknowledge();
+  awaiting_ack_.clear();
+  if (!journal_->has_unsynced() || mode == Durability::kNone) ForwardSettlements();
+  if (journal_->ShouldRoll(now)) {
+    if (absl::Status st = journal_->Roll(engine_.CountersRecord(), now); !st.ok()) {
+      return FailJournal(st);
+    }
+    last_sync_ = now;
+    ForwardSettlements();
+    compact_upto_.store(journal_->file_number(), std::memory_order_release);
+    compactor_signal_.fetch_add(1, std::memory_order_release);
+    compactor_signal_.notify_all();
+  }
+}
+
+void Shard::ForwardSettlements() {
+  if (downstream_ != nullptr) {
+    for (auto& s : awaiting_sync_) downstream_->OnSettlement(std::move(s));
+  }
+  awaiting_sync_.clear();
+}
+
+void Shard::FailJournal(const absl::Status& status) {
+  journal_failed_.store(true, std::memory_order_release);
+  Log(absl::StrCat("shard ", options_.shard_index, ": FATAL: the journal failed (",
+                   status.message(), "); this shard acknowledges nothing from now on, and a "
+                   "failed fsync is never retried. ", awaiting_ack_.size(),
+                   " command(s) of the last batch are answered UNAVAILABLE (outcome unknown); "
+                   "restart the server to recover from the journal."));
+  if (options_.on_journal_failure) options_.on_journal_failure(status);
+  for (ShardTask* t : awaiting_ack_) t->Abandon();
+  awaiting_ack_.clear();
+  awaiting_sync_.clear();
+}
+
+void Shard::CompactorLoop() {
+  uint64_t done = 0;
+  for (;;) {
+    const uint32_t signal = compactor_signal_.load(std::memory_order_acquire);
+    const uint64_t upto = compact_upto_.load(std::memory_order_acquire);
+    if (upto > done) {
+      Compact(upto);
+      done = upto;
+      continue;
+    }
+    if (compactor_stop_.load(std::memory_order_acquire)) return;
+    compactor_signal_.wait(signal, std::memory_order_acquire);
+  }
+}
+
+void Shard::Compact(uint64_t upto) {
+  CompactionStats stats;
+  const absl::Time started = absl::Now();
+  absl::Status st = CompactJournal(options_.journal.env, options_.journal.dir,
+                                   options_.shard_index, options_.shard_count, upto, &stats);
+  if (!st.ok()) {
+    // The journal files stay; the next roll tries again with a new file.
+    Log(absl::StrCat("shard ", options_.shard_index, ": snapshot failed: ", st.message(),
+                     "; the journal files are kept"));
+    return;
+  }
+  if (stats.snapshot_number == 0) return;
+  Log(absl::StrCat("shard ", options_.shard_index, ": wrote ", SnapshotFileName(upto), " in ",
+                   absl::FormatDuration(absl::Now() - started), ": ", stats.records_kept, " of ",
+                   stats.records_in, " records kept, ", stats.auctions_dropped,
+                   " settled auction(s) dropped, ", stats.files_removed, " file(s) removed"));
 }
 
 absl::Status Shard::Subscribe(AuctionId id, Sequence from_sequence,
@@ -159,6 +367,14 @@ void Shard::OnEvent(const AuctionEvent& event) {
 }
 
 void Shard::OnSettlement(std::shared_ptr<const Settlement> settlement) {
+  if (recovering_) return;  // Recover hands the outbox over once replay is done
+  if (journal_ != nullptr) {
+    // Downstream (PostgreSQL) must never hold a close the journal may lose.
+    if (!journal_failed_.load(std::memory_order_relaxed)) {
+      awaiting_sync_.push_back(std::move(settlement));
+    }
+    return;
+  }
   if (downstream_ != nullptr) downstream_->OnSettlement(std::move(settlement));
 }
 

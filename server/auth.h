@@ -24,13 +24,18 @@ struct Caller {
   Role role = Role::kBidder;
 };
 
-// Interned principal names: PrincipalId is the index. Immutable.
+// Interned principal names: PrincipalId is the index. Immutable once the
+// server serves.
 class Principals final : public PrincipalNames {
  public:
   absl::string_view Name(PrincipalId id) const override;
   // kNoPrincipal when unknown.
   PrincipalId Find(absl::string_view name) const;
-  PrincipalId Intern(absl::string_view name);  // REQUIRES: before sharing
+  // The id of `name`, added when new. Recovery interns the principals the
+  // journal names that the tokens file no longer lists (so their bids keep
+  // their names). REQUIRES: no other thread uses the table yet (before the
+  // server serves); it invalidates string_views returned by Name.
+  PrincipalId Intern(absl::string_view name);
 
  private:
   std::vector<std::string> names_;
@@ -55,6 +60,8 @@ class TokenTable {
                                std::initializer_list<Role> allowed) const;
 
   const Principals& principals() const { return principals_; }
+  // For recovery only (see Principals::Intern).
+  Principals& mutable_principals() { return principals_; }
   size_t size() const { return tokens_.size(); }
 
  private:

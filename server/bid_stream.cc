@@ -65,28 +65,33 @@ void BidStreamReactor::Submit(uint64_t n) {
   refs_.fetch_add(1, std::memory_order_relaxed);
   const AuctionId auction_id = *id;
   const PrincipalId bidder = bidder_;
-  const bool queued = runtime_->Run(runtime_->ForAuction(auction_id), [this, n, auction_id,
-                                                                       bidder](ShardContext& c) {
-    Slot& s = slots_[n % kWindow];
-    PlaceBidCommand cmd;
-    cmd.auction_id = auction_id;
-    cmd.bidder = bidder;
-    cmd.client_bid_id = s.request.client_bid_id();
-    cmd.amount_minor = s.request.amount_minor();
-    cmd.quantity = s.request.quantity() == 0 ? 1 : s.request.quantity();
-    cmd.side = static_cast<Side>(s.request.side());
-    cmd.immediate_or_cancel = s.request.immediate_or_cancel();
-    absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
-    if (result.ok()) {
-      BidResultToProto(*result, &s.response);
-      s.response.set_client_bid_id(s.request.client_bid_id());
-    } else {
-      s.status = grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
-                              absl::StrCat("request #", n + 1, ": ", result.status().message()));
-    }
-    Complete(n);
-    Unref();
-  });
+  // The answer is written once the bid is durable (Runtime::RunCommand).
+  const bool queued = runtime_->RunCommand(
+      runtime_->ForAuction(auction_id),
+      [this, n, auction_id, bidder](ShardContext& c) {
+        Slot& s = slots_[n % kWindow];
+        PlaceBidCommand cmd;
+        cmd.auction_id = auction_id;
+        cmd.bidder = bidder;
+        cmd.client_bid_id = s.request.client_bid_id();
+        cmd.amount_minor = s.request.amount_minor();
+        cmd.quantity = s.request.quantity() == 0 ? 1 : s.request.quantity();
+        cmd.side = static_cast<Side>(s.request.side());
+        cmd.immediate_or_cancel = s.request.immediate_or_cancel();
+        absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
+        if (!result.ok()) return ToGrpc(result.status());
+        BidResultToProto(*result, &s.response);
+        s.response.set_client_bid_id(s.request.client_bid_id());
+        return grpc::Status::OK;
+      },
+      [this, n](grpc::Status status) {
+        if (!status.ok()) {
+          slots_[n % kWindow].status = grpc::Status(
+              status.error_code(), absl::StrCat("request #", n + 1, ": ", status.error_message()));
+        }
+        Complete(n);
+        Unref();
+      });
   if (!queued) {
     refs_.fetch_sub(1, std::memory_order_relaxed);
     slot.status = grpc::Status(

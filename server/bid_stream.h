@@ -7,8 +7,9 @@
 // - Reader (gRPC, one read outstanding at a time): owns `next_read_`,
 //   fills slot `n % kWindow` only while n - written_ < kWindow, publishes the
 //   count with `submitted_` (release) before handing the task to a shard.
-// - Shards: the task for request n fills slot n's response, then sets
-//   `slot.ready` (release) and tries to take the writer token.
+// - Shards: the task for request n fills slot n's response when it runs;
+//   once the bid is durable (the shard's group commit, Runtime::RunCommand)
+//   it sets `slot.ready` (release) and tries to take the writer token.
 // - Writer token: `state_` (kIdle/kWriting/kDone), as in WatchReactor: only
 //   the holder calls StartWrite/Finish and advances `written_`. After
 //   releasing it the holder re-checks for a ready slot or a finish

@@ -2,6 +2,7 @@
 // passed down as ServerOptions (STYLE.md 10). `--flagfile=FILE` reads flags
 // from a file.
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -9,7 +10,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include <signal.h>
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/journal.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to serve gRPC on (HOST:PORT)");
@@ -17,7 +23,22 @@ ABSL_FLAG(std::string, postgres, "",
           "libpq connection string of the PostgreSQL that keeps settlements, e.g. "
           "\"host=127.0.0.1 port=5432 user=gavel dbname=gavel\" (required)");
 ABSL_FLAG(std::string, tokens, "", "file of lines `TOKEN PRINCIPAL ROLE` (required)");
-ABSL_FLAG(std::string, data_dir, "var/data", "directory for the server's own files");
+ABSL_FLAG(std::string, data_dir, "var/data",
+          "directory of the write-ahead journal and snapshots (DATA_DIR/shard-N); the server "
+          "recovers from it at start");
+ABSL_FLAG(std::string, durability, "sync",
+          "when a command is acknowledged: sync (after the fdatasync of its batch; the "
+          "default), batch (after its write; fdatasync at least every "
+          "--durability_batch_interval), none (after its write; fdatasync only at file rolls "
+          "and shutdown: benchmarks only)");
+ABSL_FLAG(absl::Duration, durability_batch_interval, absl::Milliseconds(5),
+          "with --durability=batch: the longest a written command waits for its fdatasync");
+ABSL_FLAG(uint64_t, journal_file_mb, 64, "a journal file rolls (and is snapshotted) at this size");
+ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(10),
+          "a journal file holding commands also rolls (and is snapshotted) after this long");
+ABSL_FLAG(uint64_t, outbox_alarm, 10000,
+          "gRPC health service \"gavel.outbox\" turns NOT_SERVING while more settlements than "
+          "this wait for PostgreSQL");
 ABSL_FLAG(uint32_t, shards, 0,
           "number of engine shards, each a thread owning its auctions (0: one per hardware "
           "thread)");
@@ -34,7 +55,8 @@ void Log(const std::string& line) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "gavel-server --postgres=CONNINFO --tokens=FILE [--listen=127.0.0.1:50051] [--shards=N]");
+      "gavel-server --postgres=CONNINFO --tokens=FILE [--listen=127.0.0.1:50051] [--shards=N] "
+      "[--data_dir=var/data] [--durability=sync|batch|none]");
   absl::ParseCommandLine(argc, argv);
 
   // Block the stop signals in every thread; one thread waits for them.
@@ -49,6 +71,32 @@ int main(int argc, char** argv) {
   options.postgres = absl::GetFlag(FLAGS_postgres);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.shards = absl::GetFlag(FLAGS_shards);
+  if (!gavel::ParseDurability(absl::GetFlag(FLAGS_durability), &options.durability)) {
+    Log("error: --durability must be sync, batch or none");
+    return 2;
+  }
+  options.batch_interval = absl::GetFlag(FLAGS_durability_batch_interval);
+  if (absl::GetFlag(FLAGS_journal_file_mb) < 1) {
+    Log("error: --journal_file_mb must be at least 1");
+    return 2;
+  }
+  options.journal_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
+  options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
+  options.outbox_alarm = absl::GetFlag(FLAGS_outbox_alarm);
+  if (options.data_dir.empty()) {
+    Log("error: --data_dir is required: the journal keeps every acknowledged command");
+    return 2;
+  }
+  // A failed journal write or fdatasync: that shard acknowledges nothing
+  // more; stop the whole server (gracefully, through the signal thread) and
+  // exit non-zero. The failed fsync is never retried.
+  static std::atomic<bool> journal_failed{false};
+  options.on_journal_failure = [](uint32_t shard, const absl::Status& status) {
+    Log(absl::StrCat("FATAL: shard ", shard, ": journal failure: ", status.message(),
+                     "; shutting down (a failed fsync is never retried; restart to recover "
+                     "from the journal)"));
+    if (!journal_failed.exchange(true)) kill(getpid(), SIGTERM);
+  };
   const std::string tokens_path = absl::GetFlag(FLAGS_tokens);
   if (tokens_path.empty()) {
     Log("error: --tokens=FILE is required (lines `TOKEN PRINCIPAL ROLE`)");
@@ -76,7 +124,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   Log(absl::StrCat("listening on 127.0.0.1:", (*server)->port(), " (", options.listen, "), ",
-                   options.shards, " shard(s), ", token_count, " token(s)"));
+                   options.shards, " shard(s), ", token_count, " token(s), durability=",
+                   gavel::DurabilityName(options.durability), ", data dir ", options.data_dir));
 
   std::thread signals([&] {
     int sig = 0;
@@ -86,10 +135,17 @@ int main(int argc, char** argv) {
   });
   (*server)->Wait();
   signals.join();
+  if (journal_failed.load()) {
+    Log("stopped after a journal failure: exiting with status 1");
+    return 1;
+  }
   const size_t pending = (*server)->PendingSettlements();
   if (pending > 0) {
-    Log(absl::StrCat("stopped with ", pending, " settlement(s) not yet in PostgreSQL"));
-    return 1;
+    // They are in the journal's outbox and are written at the next start.
+    Log(absl::StrCat("stopped cleanly; ", pending,
+                     " settlement(s) not yet in PostgreSQL stay in the journal and are written "
+                     "at the next start"));
+    return 0;
   }
   Log("stopped cleanly");
   return 0;

@@ -1,16 +1,22 @@
 // The engine runtime as the server sees it: N shards, each one thread that
-// owns its auctions, placed by auction id; and the hand-off of settlements
-// to persistence.
+// owns its auctions, placed by auction id; each shard's journal under the
+// data directory; and the hand-off of settlements to persistence.
 #ifndef GAVEL_SERVER_RUNTIME_H_
 #define GAVEL_SERVER_RUNTIME_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "engine/clock.h"
+#include "engine/journal.h"
+#include "engine/recovery.h"
 #include "engine/shard.h"
+#include "grpcpp/support/status.h"
 
 namespace gavel {
 
@@ -22,7 +28,8 @@ class SettlementSink {
   virtual void Submit(std::shared_ptr<const Settlement> settlement) = 0;
 };
 
-// A ShardTask made from a callable, for the server's one-off tasks.
+// A ShardTask made from a callable, for reads and other one-off tasks whose
+// answer needs no durability.
 template <typename F>
 class FnTask final : public ShardTask {
  public:
@@ -36,10 +43,50 @@ class FnTask final : public ShardTask {
   F f_;
 };
 
+// What a command's caller is told when the journal failed before the
+// command was durable: the outcome is unknown.
+grpc::Status JournalFailedStatus();
+
+// A command (it changes state): `run(ctx)` applies it on the shard and fills
+// the response, returning the status to finish with; `answer(status)` tells
+// the caller, once the command's journal records are durable (or with
+// JournalFailedStatus() when they never will be). Both run on the shard
+// thread.
+template <typename F, typename A>
+class CommandTask final : public ShardTask {
+ public:
+  CommandTask(F run, A answer) : run_(std::move(run)), answer_(std::move(answer)) {}
+  void Run(ShardContext& ctx) override {
+    status_ = run_(ctx);
+    ctx.shard.AckWhenDurable(this);
+  }
+  void Acknowledge() override {
+    answer_(std::move(status_));
+    delete this;
+  }
+  void Abandon() override {
+    answer_(JournalFailedStatus());
+    delete this;
+  }
+
+ private:
+  F run_;
+  A answer_;
+  grpc::Status status_;
+};
+
 struct RuntimeOptions {
   uint32_t shards = 1;
   size_t ring_capacity = 1 << 16;
   uint64_t auction_id_floor = 0;  // new auction ids are numbered above it
+  // The data directory; each shard journals under DATA_DIR/shard-N. Empty:
+  // no journal (nothing survives a restart).
+  std::string data_dir;
+  JournalOptions journal;  // durability and file limits; dir and shard are set per shard
+  // Log lines (recovery, snapshots, state hashes); null: stderr.
+  std::function<void(const std::string&)> log;
+  // A shard's journal failed (see ShardOptions::on_journal_failure).
+  std::function<void(uint32_t shard, const absl::Status&)> on_journal_failure;
 };
 
 class Runtime final : private EngineListener {
@@ -49,10 +96,16 @@ class Runtime final : private EngineListener {
           SettlementSink* sink);
   ~Runtime() override;
 
+  // With a data directory: restores every shard from its journal, one after
+  // the other (names are interned through `principals`, on this thread), and
+  // hands the outbox to the sink. REQUIRES: before Start.
+  absl::StatusOr<std::vector<ShardRecovery>> Recover(PrincipalResolver* principals);
   void Start();
-  // Runs what is queued, then stops every shard thread.
+  // Runs what is queued, then stops every shard thread (each closes its
+  // journal, writes its snapshot and logs its state hash).
   void Stop();
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  bool journaled() const { return !data_dir_.empty(); }
 
   Shard& ForAuction(AuctionId id) { return *shards_[id % shards_.size()]; }
   Shard& ForKey(uint64_t key) { return *shards_[key % shards_.size()]; }
@@ -69,14 +122,30 @@ class Runtime final : private EngineListener {
     return false;
   }
 
+  // Any thread. Runs the command `run(ShardContext&) -> grpc::Status` on
+  // `shard`, and `answer(grpc::Status)` once it is durable (see
+  // CommandTask); false when the shard's ring is full or the runtime is
+  // stopping (neither then runs).
+  template <typename F, typename A>
+  bool RunCommand(Shard& shard, F run, A answer) {
+    auto* task = new CommandTask<F, A>(std::move(run), std::move(answer));
+    if (shard.Submit(task)) return true;
+    delete task;
+    return false;
+  }
+
  private:
   void OnEvent(const AuctionEvent&) override {}
   void OnSettlement(std::shared_ptr<const Settlement> settlement) override;
 
   SettlementSink* const sink_;
+  const std::string data_dir_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<bool> stopping_{false};
 };
+
+// The directory of shard `index` under `data_dir`: DATA_DIR/shard-INDEX.
+std::string ShardDir(const std::string& data_dir, uint32_t index);
 
 // FNV-1a: a hash that stays the same across processes and builds, for
 // placing CreateAuction requests on shards by their idempotency key.

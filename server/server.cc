@@ -1,11 +1,22 @@
 #include "server/server.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "engine/journal_file.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -53,12 +64,91 @@ class SettlementPipeline final : public SettlementSink {
   SettlementWriter writer_;
 };
 
+// Journaled names back to ids: interns names the tokens file no longer has.
+class InternPrincipals final : public PrincipalResolver {
+ public:
+  explicit InternPrincipals(Principals* principals) : principals_(principals) {}
+  PrincipalId Resolve(absl::string_view name) override { return principals_->Intern(name); }
+
+ private:
+  Principals* principals_;
+};
+
+void DefaultLog(const std::string& line) {
+  const std::string out =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
+                   " gavel-server: ", line, "\n");
+  std::fwrite(out.data(), 1, out.size(), stderr);
+  std::fflush(stderr);
+}
+
+// Takes DATA_DIR/LOCK (flock), so that two servers never journal into one
+// directory; the lock dies with the process. Returns the descriptor.
+absl::StatusOr<int> LockDataDir(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/LOCK");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("the data directory ", dir, " is in use by another gavel-server (", path,
+                     " is locked)"));
+  }
+  return fd;
+}
+
+// Refuses a data directory whose journal was written with more shards: the
+// auctions of shard-K (K >= shards) would silently vanish.
+absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    absl::string_view name = entry.path().filename().native();
+    uint32_t index = 0;
+    if (!absl::ConsumePrefix(&name, "shard-") || !absl::SimpleAtoi(name, &index) ||
+        index < shards) {
+      continue;
+    }
+    for (const auto& file : std::filesystem::directory_iterator(entry.path(), ec)) {
+      uint64_t n = 0;
+      const std::string f = file.path().filename().string();
+      if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the data directory ", dir, " holds the journal of ", entry.path().filename().string(),
+            " but the server runs ", shards, " shard(s): start it with the --shards it was "
+            "written with (auctions are placed by id modulo the shard count)"));
+      }
+    }
+  }
+  if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct GavelServer::Impl {
+  ~Impl() {
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+  void Log(const std::string& line) const {
+    if (options.log) {
+      options.log(line);
+    } else {
+      DefaultLog(line);
+    }
+  }
+  // Logs the outbox depth and sets the "gavel.outbox" health status, until
+  // the shutdown begins.
+  void Monitor();
+
   ServerOptions options;
   TokenTable tokens;
   SystemClock system_clock;
+  int lock_fd = -1;
+  std::thread monitor;
+  std::atomic<bool> monitor_stop{false};
   std::unique_ptr<SettlementPipeline> pipeline;
   std::unique_ptr<StorePool> store;
   std::unique_ptr<Runtime> runtime;
@@ -83,6 +173,23 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   impl->tokens = std::move(tokens);
   const Clock* clock = impl->options.clock ? impl->options.clock : &impl->system_clock;
 
+  const bool journaled = !impl->options.data_dir.empty();
+  if (journaled) {
+    std::error_code ec;
+    std::filesystem::create_directories(impl->options.data_dir, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot create the data directory ", impl->options.data_dir, ": ", ec.message()));
+    }
+    absl::StatusOr<int> fd = LockDataDir(impl->options.data_dir);
+    if (!fd.ok()) return fd.status();
+    impl->lock_fd = *fd;
+    if (absl::Status st = CheckNoStrayShards(impl->options.data_dir, impl->options.shards);
+        !st.ok()) {
+      return st;
+    }
+  }
+
   uint64_t auction_id_floor = 0;
   if (!impl->options.postgres.empty()) {
     // Apply migrations (and fail clearly) before taking any call.
@@ -104,13 +211,33 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     impl->store = std::make_unique<StorePool>(impl->options.postgres);
     impl->pipeline = std::make_unique<SettlementPipeline>(impl->options.postgres);
   }
-  impl->runtime = std::make_unique<Runtime>(
-      RuntimeOptions{impl->options.shards, impl->options.ring_capacity, auction_id_floor}, clock,
-      &impl->tokens.principals(), impl->pipeline.get());
-  if (impl->pipeline) {
-    impl->pipeline->Attach(impl->runtime.get());
-    impl->pipeline->Start();
+  RuntimeOptions ro;
+  ro.shards = impl->options.shards;
+  ro.ring_capacity = impl->options.ring_capacity;
+  ro.auction_id_floor = auction_id_floor;
+  ro.data_dir = impl->options.data_dir;
+  ro.journal.durability = impl->options.durability;
+  ro.journal.batch_interval = impl->options.batch_interval;
+  ro.journal.max_file_bytes = impl->options.journal_file_bytes;
+  ro.journal.max_file_age = impl->options.snapshot_interval;
+  Impl* raw = impl.get();
+  ro.log = [raw](const std::string& line) { raw->Log(line); };
+  ro.on_journal_failure = impl->options.on_journal_failure;
+  impl->runtime = std::make_unique<Runtime>(std::move(ro), clock, &impl->tokens.principals(),
+                                            impl->pipeline.get());
+  if (impl->pipeline) impl->pipeline->Attach(impl->runtime.get());
+  if (journaled) {
+    // Before serving: replay each shard's snapshot and journal. The outbox
+    // (closed auctions PostgreSQL has not confirmed) goes to the writer.
+    InternPrincipals resolver(&impl->tokens.mutable_principals());
+    absl::StatusOr<std::vector<ShardRecovery>> recovered = impl->runtime->Recover(&resolver);
+    if (!recovered.ok()) {
+      return absl::Status(recovered.status().code(),
+                          absl::StrCat("recovery of ", impl->options.data_dir, " failed: ",
+                                       recovered.status().message()));
+    }
   }
+  if (impl->pipeline) impl->pipeline->Start();
   impl->runtime->Start();
 
   ServiceContext ctx{&impl->tokens, impl->runtime.get(), impl->store.get()};
@@ -138,8 +265,39 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   if (auto* health = impl->server->GetHealthCheckService()) {
     health->SetServingStatus(true);
   }
+  impl->monitor = std::thread([raw] { raw->Monitor(); });
   return std::unique_ptr<GavelServer>(new GavelServer(std::move(impl)));
 }
+
+void GavelServer::Impl::Monitor() {
+  constexpr char kOutboxService[] = "gavel.outbox";
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  bool serving = true;
+  if (health != nullptr) health->SetServingStatus(kOutboxService, true);
+  absl::Time next_log = absl::Now() + options.outbox_log_interval;
+  size_t last_logged = 0;
+  while (!monitor_stop.load(std::memory_order_acquire)) {
+    absl::SleepFor(absl::Milliseconds(100));
+    const size_t pending = pipeline ? pipeline->Pending() : 0;
+    const bool ok = pending <= options.outbox_alarm;
+    if (ok != serving && health != nullptr) {
+      health->SetServingStatus(kOutboxService, ok);
+      serving = ok;
+      Log(absl::StrCat("outbox: ", pending, " settlement(s) wait for PostgreSQL; health ",
+                       kOutboxService, " is ", ok ? "SERVING" : "NOT_SERVING", " (alarm above ",
+                       options.outbox_alarm, ")"));
+    }
+    if (absl::Now() >= next_log) {
+      next_log = absl::Now() + options.outbox_log_interval;
+      if (pending > 0 || last_logged > 0) {
+        Log(absl::StrCat("outbox: ", pending, " settlement(s) wait for PostgreSQL"));
+      }
+      last_logged = pending;
+    }
+  }
+}
+
+bool GavelServer::journaled() const { return !impl_->options.data_dir.empty(); }
 
 int GavelServer::port() const { return impl_->port; }
 
@@ -156,8 +314,19 @@ void GavelServer::Shutdown() {
   // In-flight unary calls complete on their shards; watch streams that are
   // still open after the grace period are cancelled.
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (impl_->pipeline && impl_->runtime->journaled()) {
+    // While the shards still run, give the writer a moment to commit what is
+    // queued, so that the snapshot drops those auctions. What is left stays
+    // in the journal's outbox for the next start.
+    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+    while (impl_->pipeline->Pending() > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
   impl_->runtime->Stop();
   if (impl_->pipeline) impl_->pipeline->Stop();
+  impl_->monitor_stop.store(true, std::memory_order_release);
+  if (impl_->monitor.joinable()) impl_->monitor.join();
   impl_->shutdown_done.store(true, std::memory_order_release);
   impl_->shutdown_done.notify_all();
 }

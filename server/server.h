@@ -4,11 +4,14 @@
 #ifndef GAVEL_SERVER_SERVER_H_
 #define GAVEL_SERVER_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "engine/clock.h"
+#include "engine/journal.h"
 #include "server/auth.h"
 
 namespace gavel {
@@ -16,10 +19,29 @@ namespace gavel {
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // port 0: pick a free one
   std::string postgres;                    // libpq conninfo; empty: no database
+  // Where each shard journals (DATA_DIR/shard-N) and snapshots; recovered at
+  // start. Empty: no journal, nothing survives a restart (tests only).
   std::string data_dir;
   uint32_t shards = 1;
   size_t ring_capacity = 1 << 16;
   const Clock* clock = nullptr;  // null: the system clock
+  // The journal: durability mode, file size and age limits (engine/journal.h).
+  Durability durability = Durability::kSync;
+  absl::Duration batch_interval = absl::Milliseconds(5);
+  uint64_t journal_file_bytes = 64u << 20;
+  absl::Duration snapshot_interval = absl::Minutes(10);
+  // Health: the service "gavel.outbox" is NOT_SERVING while more settlements
+  // than this wait for PostgreSQL; the depth is logged every
+  // outbox_log_interval while it is not zero.
+  size_t outbox_alarm = 10000;
+  absl::Duration outbox_log_interval = absl::Seconds(5);
+  // Log lines (recovery, snapshots, state hashes, outbox); null: stderr with
+  // a timestamp.
+  std::function<void(const std::string&)> log;
+  // A shard's journal failed (a write or an fdatasync): that shard has
+  // stopped acknowledging. Called on the shard's thread; main() asks for a
+  // shutdown and exits non-zero. Null: only logged.
+  std::function<void(uint32_t shard, const absl::Status&)> on_journal_failure;
 };
 
 class GavelServer {
@@ -36,8 +58,10 @@ class GavelServer {
   void Shutdown();
   // Blocks until Shutdown() has completed.
   void Wait();
-  // Settlements not yet committed to PostgreSQL.
+  // Settlements not yet committed to PostgreSQL (the outbox depth).
   size_t PendingSettlements() const;
+  // Whether the server journals (a data directory was given).
+  bool journaled() const;
 
   struct Impl;
 

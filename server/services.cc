@@ -28,6 +28,12 @@ grpc::Status Invalid(absl::string_view message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
 }
 
+// The answer step of a command (Runtime::RunCommand): finishes the RPC once
+// the command is durable.
+auto Answer(grpc::ServerUnaryReactor* reactor) {
+  return [reactor](grpc::Status status) { reactor->Finish(std::move(status)); };
+}
+
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, grpc::Status status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(std::move(status));
@@ -147,18 +153,18 @@ grpc::ServerUnaryReactor* SellerServiceImpl::CreateAuction(grpc::CallbackServerC
   const PrincipalId seller = caller->principal;
   Shard& shard = ctx_.runtime->ForKey(
       StableHash(tokens->principals().Name(seller), request->request_id()));
-  const bool queued = ctx_.runtime->Run(shard, [=](ShardContext& c) {
-    AuctionSpec spec;
-    absl::Status st = SpecFromRequest(*request, c.now, &spec);
-    if (!st.ok()) {
-      reactor->Finish(ToGrpc(st));
-      return;
-    }
-    absl::StatusOr<AuctionView> view =
-        c.engine.CreateAuction(seller, request->request_id(), std::move(spec), c.now);
-    if (view.ok()) ViewToProto(*view, tokens->principals(), response);
-    reactor->Finish(ToGrpc(view.status()));
-  });
+  const bool queued = ctx_.runtime->RunCommand(
+      shard,
+      [=](ShardContext& c) {
+        AuctionSpec spec;
+        absl::Status st = SpecFromRequest(*request, c.now, &spec);
+        if (!st.ok()) return ToGrpc(st);
+        absl::StatusOr<AuctionView> view =
+            c.engine.CreateAuction(seller, request->request_id(), std::move(spec), c.now);
+        if (view.ok()) ViewToProto(*view, tokens->principals(), response);
+        return ToGrpc(view.status());
+      },
+      Answer(reactor));
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));
   return reactor;
 }
@@ -174,11 +180,14 @@ grpc::ServerUnaryReactor* SellerServiceImpl::CancelAuction(grpc::CallbackServerC
   const TokenTable* tokens = ctx_.tokens;
   const PrincipalId seller = caller->principal;
   const AuctionId auction_id = *id;
-  const bool queued = ctx_.runtime->Run(ctx_.runtime->ForAuction(auction_id), [=](ShardContext& c) {
-    absl::StatusOr<AuctionView> view = c.engine.CancelAuction(seller, auction_id, c.now);
-    if (view.ok()) ViewToProto(*view, tokens->principals(), response);
-    reactor->Finish(ToGrpc(view.status()));
-  });
+  const bool queued = ctx_.runtime->RunCommand(
+      ctx_.runtime->ForAuction(auction_id),
+      [=](ShardContext& c) {
+        absl::StatusOr<AuctionView> view = c.engine.CancelAuction(seller, auction_id, c.now);
+        if (view.ok()) ViewToProto(*view, tokens->principals(), response);
+        return ToGrpc(view.status());
+      },
+      Answer(reactor));
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));
   return reactor;
 }
@@ -215,22 +224,25 @@ grpc::ServerUnaryReactor* BidderServiceImpl::PlaceBid(grpc::CallbackServerContex
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const PrincipalId bidder = caller->principal;
   const AuctionId auction_id = *id;
-  const bool queued = ctx_.runtime->Run(ctx_.runtime->ForAuction(auction_id), [=](ShardContext& c) {
-    PlaceBidCommand cmd;
-    cmd.auction_id = auction_id;
-    cmd.bidder = bidder;
-    cmd.client_bid_id = request->client_bid_id();
-    cmd.amount_minor = request->amount_minor();
-    cmd.quantity = request->quantity() == 0 ? 1 : request->quantity();
-    cmd.side = static_cast<Side>(request->side());
-    cmd.immediate_or_cancel = request->immediate_or_cancel();
-    absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
-    if (result.ok()) {
-      BidResultToProto(*result, response);
-      response->set_client_bid_id(request->client_bid_id());
-    }
-    reactor->Finish(ToGrpc(result.status()));
-  });
+  const bool queued = ctx_.runtime->RunCommand(
+      ctx_.runtime->ForAuction(auction_id),
+      [=](ShardContext& c) {
+        PlaceBidCommand cmd;
+        cmd.auction_id = auction_id;
+        cmd.bidder = bidder;
+        cmd.client_bid_id = request->client_bid_id();
+        cmd.amount_minor = request->amount_minor();
+        cmd.quantity = request->quantity() == 0 ? 1 : request->quantity();
+        cmd.side = static_cast<Side>(request->side());
+        cmd.immediate_or_cancel = request->immediate_or_cancel();
+        absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
+        if (result.ok()) {
+          BidResultToProto(*result, response);
+          response->set_client_bid_id(request->client_bid_id());
+        }
+        return ToGrpc(result.status());
+      },
+      Answer(reactor));
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));
   return reactor;
 }
@@ -270,18 +282,21 @@ grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerConte
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const PrincipalId owner = caller->principal;
   const AuctionId auction_id = *id;
-  const bool queued = ctx_.runtime->Run(ctx_.runtime->ForAuction(auction_id), [=](ShardContext& c) {
-    absl::StatusOr<int64_t> cancelled = c.engine.CancelBid(owner, auction_id, entry, c.now);
-    if (cancelled.ok()) {
-      response->set_cancelled(*cancelled > 0);
-      response->set_quantity_cancelled(*cancelled);
-      response->set_message(*cancelled > 0
-                                ? absl::StrCat("cancelled ", *cancelled, " unit(s)")
-                                : std::string("nothing left to cancel: the order has traded or "
-                                              "was cancelled already"));
-    }
-    reactor->Finish(ToGrpc(cancelled.status()));
-  });
+  const bool queued = ctx_.runtime->RunCommand(
+      ctx_.runtime->ForAuction(auction_id),
+      [=](ShardContext& c) {
+        absl::StatusOr<int64_t> cancelled = c.engine.CancelBid(owner, auction_id, entry, c.now);
+        if (cancelled.ok()) {
+          response->set_cancelled(*cancelled > 0);
+          response->set_quantity_cancelled(*cancelled);
+          response->set_message(*cancelled > 0
+                                    ? absl::StrCat("cancelled ", *cancelled, " unit(s)")
+                                    : std::string("nothing left to cancel: the order has traded "
+                                                  "or was cancelled already"));
+        }
+        return ToGrpc(cancelled.status());
+      },
+      Answer(reactor));
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));
   return reactor;
 }

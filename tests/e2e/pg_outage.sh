@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# PostgreSQL outage under load: gavel-server (journaling, --durability=sync)
+# on a private PostgreSQL cluster, the crash_driver load client bidding, and
+# PostgreSQL stopped for 10 s in the middle (scripts/pg.sh stop, then start
+# on the same pinned port). Checks:
+#  - bidding never stopped: the client's answered-bid count grew during every
+#    second-long window of the outage;
+#  - the server reported the outage and a non-empty outbox;
+#  - after PostgreSQL is back every settlement arrives, exactly once, with
+#    every acknowledged bid (crash_driver verify).
+# Bounded: about 45 s (ctest: 150 s). A private cluster, so that the shared
+# test cluster of the `postgres` fixture is never stopped under other tests.
+#
+#   pg_outage.sh BIN_DIR PG_SH
+set -euo pipefail
+BIN=$1
+PG_SH=$2
+WORK=$(mktemp -d /tmp/gavel-outage.XXXXXX)
+chmod 0755 "$WORK"
+PGDIR="$WORK/pg"
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
+PGPORT=$(free_port)
+SERVER_PID=""
+DRIVER_PID=""
+cleanup() {
+  touch "$WORK/stop" 2>/dev/null || true
+  if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then kill -KILL "$DRIVER_PID"; fi
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID"; fi
+  "$PG_SH" stop "$PGDIR" --remove >/dev/null 2>&1 || true
+  if [ -z "${GAVEL_KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- server log (last 40 lines)" >&2
+  tail -n 40 "$WORK/server.log" >&2 || true
+  exit 1
+}
+answered() { grep -c '^BID ' "$WORK/acks" || true; }
+
+CONNINFO=$("$PG_SH" start "$PGDIR" --port "$PGPORT" | tail -n 1)
+{
+  echo "crash-seller crash-seller seller"
+  for i in 0 1 2 3; do echo "crash-bidder-$i crash-bidder-$i bidder"; done
+  echo "crash-audit crash-audit auditor"
+} >"$WORK/tokens"
+"$BIN/server/gavel-server" --listen="127.0.0.1:$PORT" --postgres="$CONNINFO" \
+  --tokens="$WORK/tokens" --data_dir="$WORK/data" --shards=2 --durability=sync \
+  --outbox_alarm=5 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 300); do
+  "$BIN/clients/gavel" --server "127.0.0.1:$PORT" --token crash-audit auction list \
+    >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start"
+  sleep 0.1
+done
+"$BIN/tests/e2e/crash_driver" load "127.0.0.1:$PORT" "$WORK/acks" "$WORK/stop" 4 \
+  2>"$WORK/driver.log" &
+DRIVER_PID=$!
+sleep 4
+echo "before the outage: $(answered) bids answered"
+
+"$PG_SH" stop "$PGDIR"
+echo "PostgreSQL stopped"
+stalls=0
+previous=$(answered)
+for second in $(seq 1 10); do
+  sleep 1
+  now=$(answered)
+  echo "outage second $second: $((now - previous)) bids answered"
+  [ "$now" -gt "$previous" ] || stalls=$((stalls + 1))
+  previous=$now
+done
+"$PG_SH" start "$PGDIR" --port "$PGPORT" >/dev/null
+echo "PostgreSQL started again"
+[ "$stalls" = 0 ] || fail "bidding stalled during $stalls second(s) of the outage"
+grep -q 'PostgreSQL unavailable' "$WORK/server.log" || fail "the server did not report the outage"
+grep -q 'outbox: [1-9][0-9]* settlement(s) wait for PostgreSQL' "$WORK/server.log" ||
+  fail "the outbox depth was not logged during the outage"
+grep -q 'gavel.outbox is NOT_SERVING' "$WORK/server.log" ||
+  fail "health gavel.outbox did not turn NOT_SERVING"
+
+sleep 3
+touch "$WORK/stop"
+timeout 150 tail --pid="$DRIVER_PID" -f /dev/null || fail "the load client did not stop"
+wait "$DRIVER_PID" || fail "the load client failed: $(tail -n 5 "$WORK/driver.log")"
+DRIVER_PID=""
+timeout 120 "$BIN/tests/e2e/crash_driver" verify "127.0.0.1:$PORT" "$WORK/acks" 60 ||
+  fail "verification failed"
+grep -q 'gavel.outbox is SERVING' "$WORK/server.log" ||
+  fail "health gavel.outbox did not recover"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "the server did not stop cleanly on SIGTERM"
+SERVER_PID=""
+echo "pg outage: OK"

@@ -108,7 +108,8 @@ void BidStreamReactor::Submit(uint64_t n) {
 }
 
 void BidStreamReactor::Complete(uint64_t n) {
-  slots_[n % kWindow].ready.store(true, std::memory_order_release);
+  // seq_cst: pairs with the writer's re-check after it releases the token.
+  slots_[n % kWindow].ready.store(true, std::memory_order_seq_cst);
   TryWrite();
 }
 
@@ -148,9 +149,9 @@ void BidStreamReactor::WriteNext() {
     state_.store(kIdle, std::memory_order_seq_cst);
     // Re-check after releasing the token (see the header).
     const uint64_t w2 = written_.load(std::memory_order_seq_cst);
-    const bool more = (w2 < submitted_.load(std::memory_order_seq_cst) &&
-                       slots_[w2 % kWindow].ready.load(std::memory_order_seq_cst)) ||
-                      reads_done_.load(std::memory_order_seq_cst) ||
+    const uint64_t submitted = submitted_.load(std::memory_order_seq_cst);
+    const bool more = (w2 < submitted && slots_[w2 % kWindow].ready.load(std::memory_order_seq_cst)) ||
+                      (reads_done_.load(std::memory_order_seq_cst) && w2 == submitted) ||
                       cancelled_.load(std::memory_order_seq_cst);
     if (!more) return;
     uint32_t idle = kIdle;

@@ -735,8 +735,9 @@ std::string Engine::StateHash() const {
   std::sort(live.begin(), live.end(),
             [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
   Dump d;
+  // Not next_local_id_: a restart may raise it to PostgreSQL's highest id
+  // (EngineOptions::auction_id_floor), which is not the journal's to say.
   d.Int(static_cast<int64_t>(sequence_));
-  d.Int(static_cast<int64_t>(next_local_id_));
   std::string spec;
   std::vector<Fill> fills;
   for (const Auction* a : live) {

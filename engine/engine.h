@@ -150,10 +150,10 @@ class Engine {
   // the outbox after a recovery, in auction id order.
   void UnsettledSettlements(std::vector<std::shared_ptr<const Settlement>>* out) const;
   // SHA-256 (hex) of a canonical dump of the state a restart must
-  // reproduce: the sequence and id counters, and every auction not yet
-  // settled (view, bid log, event history), principals by name. Equal hashes
-  // before a shutdown and after the recovery that follows mean nothing was
-  // lost or changed.
+  // reproduce: the sequence counter and every auction not yet settled (view,
+  // bid log, event history), principals by name. Equal hashes before a
+  // shutdown and after the recovery that follows mean nothing was lost or
+  // changed.
   std::string StateHash() const;
   // Auctions a snapshot carries (not settled).
   size_t live_auction_count() const;

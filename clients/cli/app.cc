@@ -380,6 +380,23 @@ int AuctionCancel(Context& c) {
   return kExitOk;
 }
 
+// Sends a bid or an order and prints the answer (`describe` makes the human
+// line). A refused bid exits kExitRefused, so scripts can tell.
+template <typename Describe>
+int SendBid(Context& c, const v1::PlaceBidRequest& request, Describe describe) {
+  v1::PlaceBidResponse response;
+  grpc::Status status = c.client.PlaceBid(request, &response);
+  if (!status.ok()) return RpcFailure(c, status, "--id", request.client_bid_id());
+  if (response.auction_id().empty()) response.set_auction_id(request.auction_id());
+  if (response.client_bid_id().empty()) response.set_client_bid_id(request.client_bid_id());
+  if (c.json) {
+    if (!WriteJson(c, response)) return kExitRpcError;
+  } else {
+    c.out << describe(response) << "\n";
+  }
+  return response.outcome() == v1::ACCEPTED ? kExitOk : kExitRefused;
+}
+
 int Bid(Context& c) {
   const std::string& auction_id = c.cl.positionals[0];
   v1::PlaceBidRequest request;
@@ -409,17 +426,9 @@ int Bid(Context& c) {
                         "missing argument AMOUNT (only a Dutch auction takes a bid without one)");
   }
 
-  v1::PlaceBidResponse response;
-  status = c.client.PlaceBid(request, &response);
-  if (!status.ok()) return RpcFailure(c, status, "--id", request.client_bid_id());
-  if (response.auction_id().empty()) response.set_auction_id(auction_id);
-  if (response.client_bid_id().empty()) response.set_client_bid_id(request.client_bid_id());
-  if (c.json) {
-    if (!WriteJson(c, response)) return kExitRpcError;
-  } else {
-    c.out << BidResult(request, response, auction) << "\n";
-  }
-  return response.outcome() == v1::ACCEPTED ? kExitOk : kExitRefused;
+  return SendBid(c, request, [&](const v1::PlaceBidResponse& response) {
+    return BidResult(request, response, auction);
+  });
 }
 
 int Order(Context& c) {
@@ -454,17 +463,9 @@ int Order(Context& c) {
   request.set_amount_minor(*price);
   request.set_immediate_or_cancel(c.cl.Has("ioc"));
 
-  v1::PlaceBidResponse response;
-  status = c.client.PlaceBid(request, &response);
-  if (!status.ok()) return RpcFailure(c, status, "--id", request.client_bid_id());
-  if (response.auction_id().empty()) response.set_auction_id(auction_id);
-  if (response.client_bid_id().empty()) response.set_client_bid_id(request.client_bid_id());
-  if (c.json) {
-    if (!WriteJson(c, response)) return kExitRpcError;
-  } else {
-    c.out << OrderResult(request, response, currency) << "\n";
-  }
-  return response.outcome() == v1::ACCEPTED ? kExitOk : kExitRefused;
+  return SendBid(c, request, [&](const v1::PlaceBidResponse& response) {
+    return OrderResult(request, response, currency);
+  });
 }
 
 int OrderCancel(Context& c) {

@@ -17,6 +17,8 @@
 //   (bid:1). Counters: how often the shard slept per command, and how often
 //   the scheduler preempted the two threads (other work on the machine).
 // - BM_RingPushPop: MpscRing alone with 0 (same thread), 1 and 2 producers.
+// - BM_AppendFdatasync: write + fdatasync of a small batch, what the
+//   journal's group commit (--durability=sync) waits for on this disk.
 // - BM_Memory*: bytes per open English auction, per logged English bid and
 //   per resting double-auction order, counted by the global operator
 //   new/delete below (live bytes as malloc reports usable sizes) and
@@ -25,6 +27,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,6 +35,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
@@ -305,6 +309,28 @@ cpu_set_t PinToCpu(int index) {
 }
 void Unpin(const cpu_set_t& old) { pthread_setaffinity_np(pthread_self(), sizeof(old), &old); }
 
+// GAVEL_BENCH_PREFAULT_MB=N (an experiment, off by default): before the
+// timed loop, the shard thread allocates, touches and frees N MiB with
+// trimming off, so that the engine's growth during the run reuses memory
+// that is already mapped: no first-touch page faults on the shard. Compare
+// shard_faults_per_op and the tail with and without it.
+void PrefaultOnThisThread() {
+  const char* env = std::getenv("GAVEL_BENCH_PREFAULT_MB");
+  if (env == nullptr) return;
+  const size_t mib = std::strtoul(env, nullptr, 10);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  constexpr size_t kChunk = 8 << 20;  // below the mmap threshold: from this thread's arena
+  std::vector<char*> chunks;
+  for (size_t done = 0; done < (mib << 20); done += kChunk) {
+    char* p = static_cast<char*>(std::malloc(kChunk));
+    if (p == nullptr) break;
+    std::memset(p, 1, kChunk);
+    chunks.push_back(p);
+  }
+  for (char* p : chunks) std::free(p);
+}
+
 // Runs `f(engine)` on the shard thread and waits for it.
 template <typename F>
 void RunOnShard(Shard& shard, F f) {
@@ -387,7 +413,10 @@ void BM_ShardLatency(benchmark::State& state) {
   Shard shard(ShardOptions{0, 1, 1 << 16}, &clock, &names, &listener);
   shard.Start();
   // The shard on the second CPU, this thread on the first.
-  RunOnShard(shard, [](Engine&) { PinToCpu(1); });
+  RunOnShard(shard, [](Engine&) {
+    PinToCpu(1);
+    PrefaultOnThisThread();
+  });
   const cpu_set_t unpinned = PinToCpu(0);
   const absl::Time t0 = clock.Now();
   std::vector<AuctionId> ids;
@@ -590,6 +619,41 @@ void BM_RingPushPop(benchmark::State& state) {
   state.counters["push_found_full"] = static_cast<double>(full.load());
 }
 BENCHMARK(BM_RingPushPop)->ArgName("producers")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+
+// ---------------------------------------------------------------------------
+// What the journal's group commit waits for: one write(2) of `range(0)`
+// bytes appended to a file, then fdatasync, in $TMPDIR (default /tmp; the
+// server's --data_dir is what matters in production). Items/s = syncs/s;
+// p50/p99 of the fdatasync alone.
+void BM_AppendFdatasync(benchmark::State& state) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = absl::StrCat(dir != nullptr ? dir : "/tmp", "/gavel-bench-fsync-XXXXXX");
+  const int fd = mkstemp(path.data());
+  if (fd < 0) {
+    state.SkipWithError("mkstemp failed");
+    return;
+  }
+  const std::string record(static_cast<size_t>(state.range(0)), 'r');
+  std::vector<int64_t> samples;
+  samples.reserve(state.max_iterations);
+  for (auto _ : state) {
+    if (::write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size())) {
+      state.SkipWithError("write failed");
+      break;
+    }
+    const int64_t t0 = NowNs();
+    if (::fdatasync(fd) != 0) {
+      state.SkipWithError("fdatasync failed");
+      break;
+    }
+    samples.push_back(NowNs() - t0);
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  state.SetItemsProcessed(state.iterations());
+  ReportPercentiles(state, samples);
+}
+BENCHMARK(BM_AppendFdatasync)->ArgName("bytes")->Arg(2048)->UseRealTime();
 
 // ---------------------------------------------------------------------------
 // Memory. One iteration each: the figures are counters; items/s is the

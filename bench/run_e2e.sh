@@ -15,7 +15,8 @@
 #
 # Environment: SHARDS (2), DURATION seconds measured per run (8), WARMUP
 # seconds (1), AUCTIONS (1000), UNARY_BIDDERS (64), STREAMS (4), WINDOW (64),
-# CHANNELS (2), CQ_THREADS (2).
+# CHANNELS (2), CQ_THREADS (2), DURABILITY (unset: the server's default;
+# else passed as --durability=...).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +30,7 @@ STREAMS=${STREAMS:-4}
 WINDOW=${WINDOW:-64}
 CHANNELS=${CHANNELS:-2}
 CQ_THREADS=${CQ_THREADS:-2}
+DURABILITY=${DURABILITY:-}
 
 SERVER_BIN="$BUILD/server/gavel-server"
 LOAD_BIN="$BUILD/bench/gavel-load"
@@ -102,8 +104,11 @@ log "PostgreSQL: $CONNINFO"
 # 64 principals: a bidder rarely meets its own lead (BID_NOT_IMPROVING).
 BIDDER_TOKENS=$(seq -s, -f 'bidder-token-%g' 1 64)
 
-"$SERVER_BIN" --listen=127.0.0.1:0 --postgres="$CONNINFO" --tokens="$WORK/tokens" \
-  --data_dir="$WORK/data" --shards="$SHARDS" 2>"$WORK/server.log" &
+SERVER_FLAGS=(--listen=127.0.0.1:0 --postgres="$CONNINFO" --tokens="$WORK/tokens"
+  --data_dir="$WORK/data" --shards="$SHARDS")
+[[ -n "$DURABILITY" ]] && SERVER_FLAGS+=(--durability="$DURABILITY")
+log "gavel-server ${SERVER_FLAGS[*]}"
+"$SERVER_BIN" "${SERVER_FLAGS[@]}" 2>"$WORK/server.log" &
 SERVER_PID=$!
 GAVEL_PORT=$(wait_port "$WORK/server.log")
 log "gavel-server pid $SERVER_PID on port $GAVEL_PORT, $SHARDS shard(s)"
@@ -177,7 +182,7 @@ run_load base-stream-half baseline stream "$(half "$(throughput_of base-stream-c
 
 # ---------------------------------------------------------------- summary
 echo
-echo "Gavel end to end on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), shards=$SHARDS, load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Gavel end to end on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), shards=$SHARDS, durability=${DURABILITY:-default}, load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-20s %9s %10s %8s %8s %8s %8s %8s %6s %10s %9s %10s %6s\n' run offered/s answers/s p50_us p99_us p999_us accepted rejected errors srv_us/ans srv_cores srv_cs/ans others
 while read -r line; do
   rate=$(field "$line" rate)

@@ -317,15 +317,23 @@ int AuctionShow(Context& c) {
   return kExitOk;
 }
 
-int PrintAuctionList(Context& c, const grpc::Status& status, const v1::ListAuctionsResponse& all) {
+// Prints a list response: JSON, or a table plus the hint for more pages.
+template <typename Response, typename PrintTable>
+int PrintList(Context& c, const grpc::Status& status, const Response& all, PrintTable print_table) {
   if (!status.ok()) return RpcFailure(c, status);
   if (c.json) {
     if (!WriteJson(c, all)) return kExitRpcError;
   } else {
-    PrintAuctionTable(all.auctions(), c.out);
+    print_table(all);
     PrintMoreHint(c, all.next_page_token());
   }
   return kExitOk;
+}
+
+int PrintAuctionList(Context& c, const grpc::Status& status, const v1::ListAuctionsResponse& all) {
+  return PrintList(c, status, all, [&](const v1::ListAuctionsResponse& r) {
+    PrintAuctionTable(r.auctions(), c.out);
+  });
 }
 
 int AuctionList(Context& c) {
@@ -543,14 +551,9 @@ int AuditList(Context& c) {
         return c.client.ListSettlements(r, page);
       },
       &all);
-  if (!status.ok()) return RpcFailure(c, status);
-  if (c.json) {
-    if (!WriteJson(c, all)) return kExitRpcError;
-  } else {
-    PrintSettlementTable(all.settlements(), c.out);
-    PrintMoreHint(c, all.next_page_token());
-  }
-  return kExitOk;
+  return PrintList(c, status, all, [&](const v1::ListSettlementsResponse& r) {
+    PrintSettlementTable(r.settlements(), c.out);
+  });
 }
 
 int AuditShow(Context& c) {

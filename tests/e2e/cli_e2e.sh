@@ -5,13 +5,19 @@
 #   cli_e2e.sh BIN_DIR CONNINFO_FILE
 set -euo pipefail
 BIN=$1
-CONNINFO=$(cat "$2")
+PG_SH="$(cd "$(dirname "$0")/../../scripts" && pwd)/pg.sh"
+# A schema of its own in the shared test cluster: tests that run beside this one
+# (ctest -j) then never see its auctions, nor it theirs.
+SCHEMA=e2e_cli_$$
+BASE_CONNINFO=$(cat "$2")
+CONNINFO=$("$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA")
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID"; fi
   rm -rf "$WORK"
+  "$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA" --drop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- server log" >&2; cat "$WORK/server.log" >&2 || true; exit 1; }
@@ -34,7 +40,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# Each run has its own request id, so the shared database may hold earlier runs.
+# Each run has its own request id as well.
 RUN=$RANDOM$RANDOM
 AUCTION=$(gavel --token e2e-seller --json auction create --title "E2E teapot $RUN" \
   --currency EUR --start 10.00 --reserve 20.00 --duration 3s --request-id "e2e-$RUN" |

@@ -14,7 +14,12 @@
 #   crash_test.sh BIN_DIR CONNINFO_FILE [KILLS] [SHARDS]
 set -euo pipefail
 BIN=$1
-CONNINFO=$(cat "$2")
+PG_SH="$(cd "$(dirname "$0")/../../scripts" && pwd)/pg.sh"
+# A schema of its own in the shared test cluster: tests that run beside this one
+# (ctest -j) then never see its auctions, nor it theirs.
+SCHEMA=e2e_crash_$$
+BASE_CONNINFO=$(cat "$2")
+CONNINFO=$("$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA")
 KILLS=${3:-5}
 SHARDS=${4:-2}
 WORK=$(mktemp -d /tmp/gavel-crash.XXXXXX)
@@ -25,7 +30,12 @@ cleanup() {
   touch "$WORK/stop" 2>/dev/null || true
   if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then kill -KILL "$DRIVER_PID"; fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID"; fi
-  if [ -z "${GAVEL_KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+  if [ -z "${GAVEL_KEEP_WORK:-}" ]; then
+    rm -rf "$WORK"
+    "$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA" --drop >/dev/null 2>&1 || true
+  else
+    echo "kept $WORK and schema $SCHEMA" >&2
+  fi
 }
 trap cleanup EXIT
 fail() {

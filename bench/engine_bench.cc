@@ -11,14 +11,18 @@
 //   (SystemClock), the shard and this thread pinned to a core each:
 //   submit-to-done latency percentiles (p50/p99/p999 in ns) from per-op
 //   samples, with one in flight ("pingpong", mode 0), as many as the shard
-//   takes ("saturated", 1), paced at half the saturated rate ("half", 2), and
-//   paced the same with the shard kept from parking ("half, spinning", 3).
+//   takes ("saturated", 1), paced at half the saturated rate ("half", 2;
+//   the shard spins before parking, ShardOptions' default), and paced the
+//   same with spin_before_park = 0 ("half, no spin", 3: parks at once).
 //   The task is empty (bid:0, the hand-off alone) or an English PlaceBid
 //   (bid:1). Counters: how often the shard slept per command, and how often
 //   the scheduler preempted the two threads (other work on the machine).
 // - BM_RingPushPop: MpscRing alone with 0 (same thread), 1 and 2 producers.
 // - BM_AppendFdatasync: write + fdatasync of a small batch, what the
 //   journal's group commit (--durability=sync) waits for on this disk.
+// - BM_DurableShard: durable commands (acknowledged after their journal
+//   record is fdatasync'ed) through a journaled shard, with the fdatasync on
+//   the shard's sync thread (durability=sync) or on the shard thread itself.
 // - BM_Memory*: bytes per open English auction, per logged English bid and
 //   per resting double-auction order, counted by the global operator
 //   new/delete below (live bytes as malloc reports usable sizes) and
@@ -35,6 +39,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <new>
@@ -348,25 +353,9 @@ void RunOnShard(Shard& shard, F f) {
   while (!task.done.load(std::memory_order_acquire)) std::this_thread::yield();
 }
 
-// kHalfSpinning: as kHalf, but after each probe a SpinTask keeps the shard
-// thread busy polling until the next probe is submitted, so the shard never
-// parks: what a Shard::Loop that spins before parking would do.
-enum LatencyMode : int64_t { kPingPong = 0, kSaturated = 1, kHalf = 2, kHalfSpinning = 3 };
-
-// Runs on the shard after probe k and returns once probe k + 1 is in the
-// ring (released_ >= k + 1): the shard spins instead of parking.
-class alignas(kCacheLine) SpinTask final : public ShardTask {
- public:
-  void Run(ShardContext&) override {
-    const uint64_t until = until_;
-    while (released_->load(std::memory_order_acquire) < until && !stop_->load()) CpuRelax();
-    free_.store(true, std::memory_order_release);
-  }
-  uint64_t until_ = 0;
-  std::atomic<bool> free_{true};  // not in the ring: may be submitted again
-  const std::atomic<uint64_t>* released_ = nullptr;
-  const std::atomic<bool>* stop_ = nullptr;
-};
+// kHalfNoSpin: as kHalf, with ShardOptions::spin_before_park = 0, so that
+// the shard parks as soon as its ring is empty (the loop before the spin).
+enum LatencyMode : int64_t { kPingPong = 0, kSaturated = 1, kHalf = 2, kHalfNoSpin = 3 };
 
 // Context switches of the calling thread so far: voluntary (it slept, e.g.
 // a parked shard in futex wait) and involuntary (the scheduler took the CPU
@@ -410,7 +399,9 @@ void BM_ShardLatency(benchmark::State& state) {
   Names names;
   NullListener listener;
   SystemClock clock;
-  Shard shard(ShardOptions{0, 1, 1 << 16}, &clock, &names, &listener);
+  ShardOptions shard_options{0, 1, 1 << 16};
+  if (mode == kHalfNoSpin) shard_options.spin_before_park = absl::ZeroDuration();
+  Shard shard(shard_options, &clock, &names, &listener);
   shard.Start();
   // The shard on the second CPU, this thread on the first.
   RunOnShard(shard, [](Engine&) {
@@ -429,17 +420,10 @@ void BM_ShardLatency(benchmark::State& state) {
     for (AuctionId id : ids) auctions.push_back(engine.Find(id));
   });
 
-  const bool paced = mode == kHalf || mode == kHalfSpinning;
+  const bool paced = mode == kHalf || mode == kHalfNoSpin;
   const size_t calibration = paced ? 200'000 : 0;
   const KeyPool keys(bid ? state.max_iterations + calibration + pool_size : 1);
   std::vector<ProbeTask> pool(pool_size);
-  std::vector<SpinTask> spinners(mode == kHalfSpinning ? pool_size : 0);
-  alignas(kCacheLine) std::atomic<uint64_t> released{0};  // probes submitted
-  std::atomic<bool> stop_spinning{false};
-  for (SpinTask& sp : spinners) {
-    sp.released_ = &released;
-    sp.stop_ = &stop_spinning;
-  }
   std::vector<int64_t> samples;
   samples.reserve(state.max_iterations + pool_size);
   uint64_t rng = 7;
@@ -509,21 +493,9 @@ void BM_ShardLatency(benchmark::State& state) {
         CpuRelax();
         now = NowNs();
       }
-      const size_t k = next;
       submit(now);
-      if (mode == kHalfSpinning) {
-        // Behind probe k: a spinner that lasts until probe k + 1 is queued.
-        SpinTask& sp = spinners[k % pool_size];
-        // A backlog of a whole pool may still hold this spinner's last use.
-        while (!sp.free_.load(std::memory_order_acquire)) CpuRelax();
-        sp.free_.store(false, std::memory_order_relaxed);
-        sp.until_ = k + 2;
-        while (!shard.Submit(&sp)) CpuRelax();
-        released.store(k + 1, std::memory_order_release);  // ends the spin after probe k - 1
-      }
     }
   }
-  stop_spinning.store(true);
   while (reclaimed < next) reclaim_one();
   const Switches bench1 = ThreadSwitches();
   Switches shard1;
@@ -554,8 +526,8 @@ BENCHMARK(BM_ShardLatency)
     ->Args({kSaturated, 1, 100})
     ->Args({kHalf, 0, 50})
     ->Args({kHalf, 1, 50})
-    ->Args({kHalfSpinning, 0, 50})
-    ->Args({kHalfSpinning, 1, 50})
+    ->Args({kHalfNoSpin, 0, 50})
+    ->Args({kHalfNoSpin, 1, 50})
     ->UseRealTime();
 
 // ---------------------------------------------------------------------------
@@ -656,6 +628,125 @@ void BM_AppendFdatasync(benchmark::State& state) {
 BENCHMARK(BM_AppendFdatasync)->ArgName("bytes")->Arg(2048)->UseRealTime();
 
 // ---------------------------------------------------------------------------
+// Durable commands through a journaled shard in $TMPDIR: an English PlaceBid
+// each, answered once its journal record is durable. range(0) commands in
+// flight (closed loop: each acknowledgement lets the next one go);
+// range(1) 0 = durability=sync (the shard writes, its sync thread runs the
+// fdatasync and acknowledges: the shard runs on meanwhile), 1 = the shard
+// thread does write + fdatasync itself before acknowledging (durability=batch
+// with a zero interval: what durability=sync did before the sync thread).
+// Items/s = acknowledged commands/s; p50/p99 from submit to acknowledgement.
+class alignas(kCacheLine) DurableProbe final : public ShardTask {
+ public:
+  void Run(ShardContext& ctx) override {
+    const int64_t minimum = ctx.engine.Find(cmd_.auction_id)->NextMinimum();
+    cmd_.amount_minor = minimum + static_cast<int64_t>(extra_ % (minimum / 32 + 1));
+    (void)ctx.engine.PlaceBid(cmd_, ctx.now);
+    ctx.shard.AckWhenDurable(this);
+  }
+  void Acknowledge() override {
+    done_ns_ = NowNs();
+    done_.store(true, std::memory_order_release);
+  }
+  void Abandon() override {
+    abandoned_ = true;
+    Acknowledge();
+  }
+  PlaceBidCommand cmd_;
+  uint64_t extra_ = 0;
+  int64_t submit_ns_ = 0;
+  int64_t done_ns_ = 0;
+  bool abandoned_ = false;
+  std::atomic<bool> done_{true};  // true: free to reuse
+};
+
+class AnyPrincipal final : public PrincipalResolver {
+ public:
+  PrincipalId Resolve(absl::string_view) override { return 1; }
+};
+
+void BM_DurableShard(benchmark::State& state) {
+  const size_t inflight = static_cast<size_t>(state.range(0));
+  const bool on_shard = state.range(1) == 1;
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/gavel-bench-durable-XXXXXX");
+  if (mkdtemp(dir.data()) == nullptr) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  Names names;
+  NullListener listener;
+  SystemClock clock;
+  ShardOptions o{0, 1, 1 << 16};
+  o.journal.dir = dir;
+  o.journal.durability = on_shard ? Durability::kBatch : Durability::kSync;
+  o.journal.batch_interval = absl::ZeroDuration();
+  o.log = [](const std::string&) {};
+  // GAVEL_BENCH_SPIN_US: spin_before_park of the shard
+  // (default: ShardOptions').
+  if (const char* spin = std::getenv("GAVEL_BENCH_SPIN_US")) {
+    o.spin_before_park = absl::Microseconds(std::atoi(spin));
+  }
+  std::vector<int64_t> samples;
+  samples.reserve(state.max_iterations);
+  int64_t abandoned = 0;
+  {
+    Shard shard(o, &clock, &names, &listener);
+    AnyPrincipal resolver;
+    if (!shard.Recover(&resolver).ok()) {
+      state.SkipWithError("recovery of an empty journal directory failed");
+      return;
+    }
+    shard.Start();
+    std::vector<AuctionId> ids;
+    const absl::Time t0 = clock.Now();
+    RunOnShard(shard, [&](Engine& engine) {
+      for (int i = 0; i < 1000; ++i) {
+        ids.push_back(
+            engine.CreateAuction(kSeller, absl::StrCat("r", i), English(t0), t0)->auction_id);
+      }
+    });
+    const KeyPool keys(state.max_iterations + inflight);
+    std::vector<DurableProbe> pool(inflight);
+    uint64_t rng = 11;
+    size_t next = 0;
+    auto take = [&](DurableProbe& t) {
+      // Yield rather than spin: the shard and its sync thread need the CPUs.
+      while (!t.done_.load(std::memory_order_acquire)) std::this_thread::yield();
+      if (t.submit_ns_ != 0) samples.push_back(t.done_ns_ - t.submit_ns_);
+      abandoned += t.abandoned_;
+    };
+    for (auto _ : state) {
+      DurableProbe& t = pool[next % inflight];
+      take(t);
+      const uint64_t r = NextRandom(&rng);
+      t.cmd_.auction_id = ids[(r & 0xffffffffu) % ids.size()];
+      t.cmd_.bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
+      t.cmd_.client_bid_id = keys[next];
+      t.extra_ = r >> 48;
+      t.done_.store(false, std::memory_order_relaxed);
+      t.submit_ns_ = NowNs();
+      while (!shard.Submit(&t)) std::this_thread::yield();
+      ++next;
+    }
+    for (DurableProbe& t : pool) take(t);
+    shard.Stop();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  state.SetItemsProcessed(state.iterations());
+  ReportPercentiles(state, samples);
+  if (abandoned > 0) state.SkipWithError("the journal failed");
+}
+BENCHMARK(BM_DurableShard)
+    ->ArgNames({"inflight", "fsync_on_shard"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({64, 0})
+    ->Args({64, 1})
+    ->UseRealTime();
+
+// ---------------------------------------------------------------------------
 // Memory. One iteration each: the figures are counters; items/s is the
 // rate of the work measured (creations, bids).
 
@@ -692,8 +783,8 @@ BENCHMARK(BM_MemoryPerEnglishAuction)->ArgName("long_text")->Arg(0)->Arg(1)->Ite
 
 // 1M bids over 10k open English auctions (100 per auction), every one
 // logged; bytes per bid include the bid log entry, the idempotency key's
-// hash slot, the bid_accepted event in the auction's history and the
-// amortised growth of those vectors.
+// hash slot and the amortised growth of both (bid_accepted events are not
+// stored: Auction::ForEachEvent rebuilds them from the bid log).
 void BM_MemoryPerEnglishBid(benchmark::State& state) {
   constexpr int kAuctions = 10'000;
   constexpr int kBids = 1'000'000;

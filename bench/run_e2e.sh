@@ -16,7 +16,8 @@
 # Environment: SHARDS (2), DURATION seconds measured per run (8), WARMUP
 # seconds (1), AUCTIONS (1000), UNARY_BIDDERS (64), STREAMS (4), WINDOW (64),
 # CHANNELS (2), CQ_THREADS (2), DURABILITY (unset: the server's default;
-# else passed as --durability=...).
+# else passed as --durability=...), SHARD_SPIN (unset: the server's default;
+# else --shard_spin=..., e.g. 0s or 50us).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,7 @@ WINDOW=${WINDOW:-64}
 CHANNELS=${CHANNELS:-2}
 CQ_THREADS=${CQ_THREADS:-2}
 DURABILITY=${DURABILITY:-}
+SHARD_SPIN=${SHARD_SPIN:-}
 
 SERVER_BIN="$BUILD/server/gavel-server"
 LOAD_BIN="$BUILD/bench/gavel-load"
@@ -107,6 +109,7 @@ BIDDER_TOKENS=$(seq -s, -f 'bidder-token-%g' 1 64)
 SERVER_FLAGS=(--listen=127.0.0.1:0 --postgres="$CONNINFO" --tokens="$WORK/tokens"
   --data_dir="$WORK/data" --shards="$SHARDS")
 [[ -n "$DURABILITY" ]] && SERVER_FLAGS+=(--durability="$DURABILITY")
+[[ -n "$SHARD_SPIN" ]] && SERVER_FLAGS+=(--shard_spin="$SHARD_SPIN")
 log "gavel-server ${SERVER_FLAGS[*]}"
 "$SERVER_BIN" "${SERVER_FLAGS[@]}" 2>"$WORK/server.log" &
 SERVER_PID=$!

@@ -10,12 +10,6 @@
 namespace gavel {
 namespace {
 
-std::unique_ptr<const IncrementLadder> LadderFor(const AuctionSpec& spec) {
-  if (spec.increment_table.empty()) return nullptr;
-  return std::make_unique<const IncrementLadder>(
-      IncrementLadder::FromTable(spec.increment_table).value());
-}
-
 absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
@@ -97,21 +91,90 @@ absl::Status ValidateEnglish(const AuctionSpec& s) {
 
 }  // namespace
 
+std::unique_ptr<const Auction::Rules> Auction::RulesFor(const AuctionSpec& spec) {
+  const SoftCloseRule& sc = spec.soft_close;
+  const DutchClockRule& dc = spec.dutch;
+  const bool default_soft_close = !sc.enabled && sc.window == absl::ZeroDuration() &&
+                                  sc.extension == absl::ZeroDuration() &&
+                                  sc.cap == absl::ZeroDuration();
+  const bool default_dutch = dc.decrement_minor == 0 && dc.floor_price_minor == 0 &&
+                             dc.tick_interval == absl::ZeroDuration();
+  if (default_soft_close && default_dutch && spec.increment_table.empty()) return nullptr;
+  auto rules = std::make_unique<Rules>();
+  rules->soft_close = sc;
+  rules->dutch = dc;
+  if (!spec.increment_table.empty()) {
+    rules->ladder = std::make_unique<const IncrementLadder>(
+        IncrementLadder::FromTable(spec.increment_table).value());
+  }
+  return rules;
+}
+
 Auction::Auction(AuctionId id, PrincipalId seller, AuctionSpec spec, absl::Time created_at)
     : id_(id),
       seller_(seller),
-      spec_(std::move(spec)),
-      owned_ladder_(LadderFor(spec_)),
-      ladder_(owned_ladder_ ? owned_ladder_.get() : &IncrementLadder::Default()),
+      format_(spec.format),
+      currency_{spec.currency.size() > 0 ? spec.currency[0] : ' ',
+                spec.currency.size() > 1 ? spec.currency[1] : ' ',
+                spec.currency.size() > 2 ? spec.currency[2] : ' '},
+      ends_at_(spec.ends_at),
+      start_price_minor_(spec.start_price_minor),
+      reserve_price_minor_(spec.reserve_price_minor),
+      buy_now_price_minor_(spec.buy_now_price_minor),
+      quantity_(spec.quantity),
+      starts_at_(spec.starts_at),
+      listed_ends_at_(spec.ends_at),
       created_at_(created_at),
-      ends_at_(spec_.ends_at) {}
+      rules_(RulesFor(spec)),
+      title_size_(static_cast<uint32_t>(spec.title.size())),
+      description_size_(static_cast<uint32_t>(spec.description.size())) {
+  ladder_ = rules_ != nullptr && rules_->ladder != nullptr ? rules_->ladder.get()
+                                                           : &IncrementLadder::Default();
+  item_text_ = std::move(spec.title);
+  item_text_.reserve(title_size_ + description_size_ + spec.category.size());
+  item_text_.append(spec.description);
+  item_text_.append(spec.category);
+  item_text_.shrink_to_fit();
+}
+
+AuctionSpec Auction::spec() const {
+  AuctionSpec s;
+  const absl::string_view text = item_text_;
+  s.title = std::string(text.substr(0, title_size_));
+  s.description = std::string(text.substr(title_size_, description_size_));
+  s.category = std::string(text.substr(title_size_ + description_size_));
+  s.format = format_;
+  s.currency = std::string(currency());
+  s.quantity = quantity_;
+  s.start_price_minor = start_price_minor_;
+  s.reserve_price_minor = reserve_price_minor_;
+  s.buy_now_price_minor = buy_now_price_minor_;
+  s.starts_at = starts_at_;
+  s.ends_at = listed_ends_at_;
+  if (rules_ != nullptr) {
+    s.soft_close = rules_->soft_close;
+    s.dutch = rules_->dutch;
+    if (rules_->ladder != nullptr) s.increment_table = rules_->ladder->steps();
+  }
+  return s;
+}
+
+const SoftCloseRule& Auction::soft_close() const {
+  static const SoftCloseRule kNone;
+  return rules_ != nullptr ? rules_->soft_close : kNone;
+}
+
+const DutchClockRule& Auction::dutch() const {
+  static const DutchClockRule kNone;
+  return rules_ != nullptr ? rules_->dutch : kNone;
+}
 
 AuctionView Auction::View(bool public_view) const {
   AuctionView v;
   v.auction_id = id_;
   v.seller = seller_;
-  v.spec = spec_;
-  v.has_reserve = spec_.reserve_price_minor > 0;
+  v.spec = spec();
+  v.has_reserve = reserve_price_minor_ > 0;
   if (public_view) v.spec.reserve_price_minor = 0;
   v.state = state_;
   v.bid_count = accepted_bids_;
@@ -129,6 +192,26 @@ AuctionView Auction::View(bool public_view) const {
   v.next_minimum_bid_minor = live ? NextMinimum() : 0;
   FillView(&v, public_view);
   return v;
+}
+
+const AuctionEvent* Auction::closed_event() const {
+  for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+    if (it->kind == AuctionEvent::Kind::kClosed) return &*it;
+  }
+  return nullptr;
+}
+
+void Auction::BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* e) const {
+  const BidEntry& b = bids_[entry - 1];
+  e->auction_id = id_;
+  e->sequence = b.sequence;
+  e->at = b.at();
+  e->kind = AuctionEvent::Kind::kBidAccepted;
+  e->bid_entry = entry;
+  e->bid_count = bid_count;
+  // Sealed formats: price_after_minor is 0 and leader_after kNoPrincipal.
+  e->price_minor = b.price_after_minor;
+  e->leader = b.leader_after;
 }
 
 absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId seller,
@@ -173,7 +256,7 @@ CloseOutcome SingleWinnerOutcome(PrincipalId leader, bool reserve_met, uint32_t 
 absl::StatusOr<int64_t> Auction::CancelOrder(PrincipalId, uint32_t, std::vector<AuctionEvent>*) {
   return absl::FailedPreconditionError(absl::StrCat(
       "only resting orders of a double auction can be cancelled; auction ", FormatAuctionId(id_),
-      " is ", FormatName(spec_.format)));
+      " is ", FormatName(format_)));
 }
 
 }  // namespace gavel

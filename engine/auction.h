@@ -5,6 +5,7 @@
 #ifndef GAVEL_ENGINE_AUCTION_H_
 #define GAVEL_ENGINE_AUCTION_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,24 +41,31 @@ struct AuctionEvent {
   int64_t bid_count = 0;
   PrincipalId leader = kNoPrincipal;
   uint32_t bid_entry = 0;
+  // kTrade: the resting order the incoming one (bid_entry) traded with. A
+  // format raises the event with the two entries; the engine adds `trade`.
+  uint32_t counter_entry = 0;
   absl::Time new_ends_at;
   std::shared_ptr<const TradeRecord> trade;
   std::shared_ptr<const Settlement> settlement;  // kClosed only
 };
 
-// One entry of the in-memory bid log. Compact: names are resolved only when
-// the settlement is built.
+// One entry of the in-memory bid log. Compact (56 bytes): names are resolved
+// only when the settlement is built, and an accepted bid's kBidAccepted event
+// is rebuilt from its entry (Auction::ForEachEvent) rather than stored.
 struct BidEntry {
   Sequence sequence = 0;
-  absl::Time at;
+  int64_t at_micros = 0;  // unix microseconds, as settlements and the audit keep it
   int64_t amount_minor = 0;
-  int64_t quantity = 0;
+  int64_t price_after_minor = 0;  // 0 in sealed formats
+  int64_t minimum_minor = 0;      // the minimum that applied (BID_TOO_LOW)
+  uint32_t quantity = 0;          // PlaceBid accepts 1..1e9
   PrincipalId bidder = kNoPrincipal;
+  PrincipalId leader_after = kNoPrincipal;  // accepted, not sealed: the leader after it
   Side side = Side::kNone;
   RejectReason result = RejectReason::kNone;
-  bool leading_after = false;    // for idempotent replays of the answer
-  int64_t price_after_minor = 0;
-  int64_t minimum_minor = 0;     // the minimum that applied (BID_TOO_LOW)
+  bool leading_after = false;  // for idempotent replays of the answer
+
+  absl::Time at() const { return absl::FromUnixMicros(at_micros); }
 };
 
 // A bid as the format sees it. REQUIRES (checked by the engine before the
@@ -197,19 +205,44 @@ class Auction {
   virtual int64_t NextMinimum() const = 0;
   // Whether bid amounts and leaders stay hidden until close (sealed formats).
   virtual bool Sealed() const { return false; }
-  virtual int64_t QuantityRemaining() const { return spec_.quantity; }
+  virtual int64_t QuantityRemaining() const { return quantity_; }
 
   // ---- Shared state, maintained by the engine ----
   AuctionId id() const { return id_; }
   PrincipalId seller() const { return seller_; }
-  const AuctionSpec& spec() const { return spec_; }
+  // The spec as listed, rebuilt from the compact form the auction keeps
+  // (the item text is copied): for views, settlements and the journal. Hot
+  // paths use the accessors below.
+  AuctionSpec spec() const;
+  Format format() const { return format_; }
+  int64_t quantity() const { return quantity_; }
+  int64_t start_price_minor() const { return start_price_minor_; }
+  int64_t reserve_price_minor() const { return reserve_price_minor_; }  // 0: none
+  int64_t buy_now_price_minor() const { return buy_now_price_minor_; }  // 0: none
+  absl::Time starts_at() const { return starts_at_; }
+  absl::Time listed_ends_at() const { return listed_ends_at_; }  // spec().ends_at
+  absl::string_view currency() const { return absl::string_view(currency_, 3); }
+  const SoftCloseRule& soft_close() const;
+  const DutchClockRule& dutch() const;
   AuctionState state() const { return state_; }
   absl::Time ends_at() const { return ends_at_; }
   absl::Time created_at() const { return created_at_; }
   int64_t accepted_bids() const { return accepted_bids_; }
   Sequence last_sequence() const { return last_sequence_; }
   const std::vector<BidEntry>& bids() const { return bids_; }
-  const std::vector<AuctionEvent>& history() const { return history_; }
+  // Calls fn(const AuctionEvent&) for every event with sequence >=
+  // from_sequence, in sequence order, until fn returns false; returns false
+  // when fn did. Only the rare events are stored; the opening and every
+  // kBidAccepted are rebuilt here (from the bid log), exactly as they were
+  // published. The one way to read an auction's history.
+  template <typename Fn>
+  bool ForEachEvent(Sequence from_sequence, Fn&& fn) const;
+  // The kClosed event (a close or a cancel), or null.
+  const AuctionEvent* closed_event() const;
+  // Fills `e` as the kBidAccepted event of bid log entry `entry`, the
+  // `bid_count`th accepted bid (fields of other kinds untouched: pass a
+  // default or an earlier bid_accepted). REQUIRES: that entry was accepted.
+  void BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* e) const;
   const IncrementLadder& ladder() const { return *ladder_; }
 
   AuctionView View(bool public_view) const;
@@ -217,22 +250,85 @@ class Auction {
  private:
   friend class Engine;
 
+  // The parts of a spec most auctions leave at their defaults, allocated
+  // only when one is set.
+  struct Rules {
+    SoftCloseRule soft_close;
+    DutchClockRule dutch;
+    std::unique_ptr<const IncrementLadder> ladder;  // a custom ladder, or null
+  };
+  static std::unique_ptr<const Rules> RulesFor(const AuctionSpec& spec);
+
+  // What a bid reads first, together at the front of the object.
   const AuctionId id_;
   const PrincipalId seller_;
-  const AuctionSpec spec_;
-  std::unique_ptr<const IncrementLadder> owned_ladder_;  // a custom ladder
-  const IncrementLadder* const ladder_;                  // Default() or owned_ladder_
-  const absl::Time created_at_;
+  const Format format_;
   AuctionState state_ = AuctionState::kScheduled;
-  absl::Time ends_at_;
+  char currency_[3];
   int64_t accepted_bids_ = 0;
   Sequence last_sequence_ = 0;
+  absl::Time ends_at_;
   std::vector<BidEntry> bids_;
-  // (bidder, client_bid_id) hashed to 64 bits -> index into bids_.
+  // (bidder, client_bid_id) hashed to 64 bits -> entry in bids_ (1-based).
   absl::flat_hash_map<uint64_t, uint32_t> client_bid_ids_;
+  const int64_t start_price_minor_;
+  const int64_t reserve_price_minor_;
+  const int64_t buy_now_price_minor_;
+  const IncrementLadder* ladder_;  // Default() or rules_->ladder
+
+  // The rest of the spec, compact: spec() rebuilds it.
+  const int64_t quantity_;
+  const absl::Time starts_at_;
+  const absl::Time listed_ends_at_;
+  const absl::Time created_at_;
+  const std::unique_ptr<const Rules> rules_;  // null: all defaults
+  // title, description and category, one after the other.
+  std::string item_text_;
+  uint32_t title_size_ = 0;
+  uint32_t description_size_ = 0;
+  // The rare events (not the opening, not kBidAccepted): see ForEachEvent.
   std::vector<AuctionEvent> history_;
   absl::Time armed_timer_ = absl::InfiniteFuture();  // the format timer in the heap
+  // The opening's event, kept as its two variable fields (0: not opened);
+  // it happened at max(created_at, starts_at).
+  Sequence open_sequence_ = 0;
+  int64_t open_price_minor_ = 0;
 };
+
+template <typename Fn>
+bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
+  if (open_sequence_ != 0 && open_sequence_ >= from_sequence) {
+    AuctionEvent e;
+    e.auction_id = id_;
+    e.sequence = open_sequence_;
+    e.at = std::max(created_at_, starts_at_);
+    e.kind = AuctionEvent::Kind::kStateChanged;
+    e.state = AuctionState::kOpen;
+    e.price_minor = open_price_minor_;
+    if (!fn(static_cast<const AuctionEvent&>(e))) return false;
+  }
+  // Merge the stored events with the accepted bids; bid_count counts every
+  // accepted bid, also those before from_sequence.
+  size_t h = 0;
+  while (h < history_.size() && history_[h].sequence < from_sequence) ++h;
+  int64_t count = 0;
+  for (size_t b = 0; b < bids_.size(); ++b) {
+    const BidEntry& bid = bids_[b];
+    if (bid.result != RejectReason::kNone) continue;
+    ++count;
+    if (bid.sequence < from_sequence) continue;
+    for (; h < history_.size() && history_[h].sequence < bid.sequence; ++h) {
+      if (!fn(history_[h])) return false;
+    }
+    AuctionEvent e;
+    BidAcceptedEvent(static_cast<uint32_t>(b + 1), count, &e);
+    if (!fn(static_cast<const AuctionEvent&>(e))) return false;
+  }
+  for (; h < history_.size(); ++h) {
+    if (!fn(history_[h])) return false;
+  }
+  return true;
+}
 
 // Creates the format's Auction, or InvalidArgument naming the offending
 // field.

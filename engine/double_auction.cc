@@ -172,8 +172,7 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
     book_.Reduce(counter, quantity);
     left -= quantity;
     const bool buying = bid.side == Side::kBuy;
-    const CloseOutcome::TradeAward t =
-        Trade(buying ? bid.entry : counter, buying ? counter : bid.entry, price, quantity);
+    Trade(buying ? bid.entry : counter, buying ? counter : bid.entry, price, quantity);
     fills_.push_back({counter, price, quantity});
     last_price_ = price;
 
@@ -182,12 +181,7 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
     e.price_minor = price;
     e.quantity = quantity;
     e.bid_entry = bid.entry;
-    auto trade = std::make_shared<TradeRecord>();
-    trade->buy_bid_id = FormatBidId(id(), t.buy_entry);
-    trade->sell_bid_id = FormatBidId(id(), t.sell_entry);
-    trade->price_minor = price;
-    trade->quantity = quantity;
-    e.trade = std::move(trade);  // the engine adds the principals' names
+    e.counter_entry = counter;  // the engine makes the TradeRecord, names and all
     events->push_back(std::move(e));
   }
   OrderRecord& r = Record(bid.entry);
@@ -305,7 +299,7 @@ CallDoubleAuction::Clearing CallDoubleAuction::ComputeClearing() {
     }
   }
   // 3) market pressure; 4) nearest the reference price, the lower on a tie.
-  const int64_t reference = spec().start_price_minor;
+  const int64_t reference = start_price_minor();
   bool all_buy_surplus = true;
   bool all_sell_surplus = true;
   int64_t lowest = 0;

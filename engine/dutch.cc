@@ -9,21 +9,21 @@ namespace gavel {
 
 DutchAuction::DutchAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
                            absl::Time created_at)
-    : Auction(id, seller, std::move(spec), created_at), price_(this->spec().start_price_minor) {}
+    : Auction(id, seller, std::move(spec), created_at), price_(this->start_price_minor()) {}
 
 int64_t DutchAuction::PriceAt(absl::Time t) const {
-  const AuctionSpec& s = spec();
-  const DutchClockRule& clock = s.dutch;
+  const DutchClockRule& clock = dutch();
+  const int64_t start_price_minor = this->start_price_minor();
   absl::Duration remainder;
   const int64_t ticks =
       std::max<int64_t>(0, absl::IDivDuration(t - opened_at_, clock.tick_interval, &remainder));
   // Ticks until the floor, rounded up; comparing with it first keeps
   // decrement * ticks from overflowing.
   const int64_t to_floor =
-      (s.start_price_minor - clock.floor_price_minor + clock.decrement_minor - 1) /
+      (start_price_minor - clock.floor_price_minor + clock.decrement_minor - 1) /
       clock.decrement_minor;
   if (ticks >= to_floor) return clock.floor_price_minor;
-  return s.start_price_minor - clock.decrement_minor * ticks;
+  return start_price_minor - clock.decrement_minor * ticks;
 }
 
 void DutchAuction::OnOpen(absl::Time at) {
@@ -34,13 +34,13 @@ void DutchAuction::OnOpen(absl::Time at) {
 }
 
 absl::Time DutchAuction::NextTimer() const {
-  if (!opened_ || price_ <= spec().dutch.floor_price_minor || sold_ == spec().quantity) {
+  if (!opened_ || price_ <= dutch().floor_price_minor || sold_ == quantity()) {
     return absl::InfiniteFuture();
   }
   absl::Duration remainder;
   const int64_t ticks =
-      absl::IDivDuration(now_ - opened_at_, spec().dutch.tick_interval, &remainder);
-  return opened_at_ + spec().dutch.tick_interval * (ticks + 1);
+      absl::IDivDuration(now_ - opened_at_, dutch().tick_interval, &remainder);
+  return opened_at_ + dutch().tick_interval * (ticks + 1);
 }
 
 void DutchAuction::OnTimer(absl::Time at, std::vector<AuctionEvent>* events) {

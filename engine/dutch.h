@@ -44,7 +44,7 @@ class DutchAuction final : public Auction {
   bool ReserveMet() const override { return sold_ > 0; }
   // The least an amount may be: the current price.
   int64_t NextMinimum() const override { return price_; }
-  int64_t QuantityRemaining() const override { return spec().quantity - sold_; }
+  int64_t QuantityRemaining() const override { return quantity() - sold_; }
 
   // price(t) by the formula above. REQUIRES: opened, t >= opened_at.
   int64_t PriceAt(absl::Time t) const;

@@ -20,23 +20,23 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-// A format names a trade's orders by bid id only; the principals' names are
-// the engine's to add, from the bid log.
-std::shared_ptr<const TradeRecord> NamedTrade(const Auction& a, const PrincipalNames& names,
-                                              const TradeRecord& trade) {
-  auto named = std::make_shared<TradeRecord>(trade);
-  auto name_of = [&](const std::string& bid_id) {
-    AuctionId id = 0;
-    uint32_t entry = 0;
-    if (!ParseBidId(bid_id, "bid_id", &id, &entry).ok() || id != a.id() ||
-        entry > a.bids().size()) {
-      return std::string();
-    }
-    return std::string(names.Name(a.bids()[entry - 1].bidder));
-  };
-  if (named->buyer_id.empty()) named->buyer_id = name_of(named->buy_bid_id);
-  if (named->seller_id.empty()) named->seller_id = name_of(named->sell_bid_id);
-  return named;
+// A format raises a trade with the two orders' bid log entries; the engine
+// writes the record the watchers and the settlement see, with bid ids and
+// the principals' names.
+std::shared_ptr<const TradeRecord> MakeTrade(const Auction& a, const PrincipalNames& names,
+                                             const AuctionEvent& e) {
+  const std::vector<BidEntry>& bids = a.bids();
+  const bool buying = bids[e.bid_entry - 1].side == Side::kBuy;
+  const uint32_t buy = buying ? e.bid_entry : e.counter_entry;
+  const uint32_t sell = buying ? e.counter_entry : e.bid_entry;
+  auto trade = std::make_shared<TradeRecord>();
+  trade->buy_bid_id = FormatBidId(a.id(), buy);
+  trade->sell_bid_id = FormatBidId(a.id(), sell);
+  trade->buyer_id = std::string(names.Name(bids[buy - 1].bidder));
+  trade->seller_id = std::string(names.Name(bids[sell - 1].bidder));
+  trade->price_minor = e.price_minor;
+  trade->quantity = e.quantity;
+  return trade;
 }
 
 }  // namespace
@@ -45,7 +45,31 @@ Engine::Engine(EngineOptions options, const PrincipalNames* names, EngineListene
     : options_(options),
       names_(names),
       listener_(listener),
-      next_local_id_(options.auction_id_floor / options.shard_count + 1) {}
+      next_local_id_(options.auction_id_floor / options.shard_count + 1),
+      local_base_(next_local_id_) {}
+
+Auction* Engine::Slot(AuctionId id) const {
+  if (id % options_.shard_count != options_.shard_index) return nullptr;
+  const uint64_t local = id / options_.shard_count;
+  if (local < local_base_ || local - local_base_ >= auctions_.size()) return nullptr;
+  return auctions_[local - local_base_].get();
+}
+
+void Engine::Insert(std::unique_ptr<Auction> auction) {
+  const uint64_t local = auction->id() / options_.shard_count;
+  if (auctions_.empty()) local_base_ = local;
+  if (local < local_base_) {
+    // Only replay creates below the lowest id so far (journals are in id
+    // order, so this is rare).
+    std::vector<std::unique_ptr<Auction>> moved(local_base_ - local);
+    for (auto& slot : auctions_) moved.push_back(std::move(slot));
+    auctions_.swap(moved);
+    local_base_ = local;
+  }
+  if (local - local_base_ >= auctions_.size()) auctions_.resize(local - local_base_ + 1);
+  auctions_[local - local_base_] = std::move(auction);
+  ++auction_count_;
+}
 
 absl::Time Engine::Clamp(absl::Time now) {
   if (now > now_) now_ = now;
@@ -60,15 +84,15 @@ void Engine::Emit(Auction& a, AuctionEvent e) {
   e.auction_id = a.id();
   if (e.sequence == 0) e.sequence = ++sequence_;
   a.last_sequence_ = e.sequence;
-  a.history_.push_back(e);
+  a.history_.push_back(std::move(e));
   listener_->OnEvent(a.history_.back());
 }
 
 void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
   for (AuctionEvent& e : *events) {
     e.sequence = 0;
-    if (e.kind == AuctionEvent::Kind::kTrade && e.trade != nullptr) {
-      e.trade = NamedTrade(a, *names_, *e.trade);
+    if (e.kind == AuctionEvent::Kind::kTrade && e.trade == nullptr) {
+      e.trade = MakeTrade(a, *names_, e);
     }
     Emit(a, std::move(e));
   }
@@ -100,9 +124,9 @@ void Engine::AdvanceTo(absl::Time now) {
 }
 
 bool Engine::FireTimer(const Timer& t) {
-  auto it = auctions_.find(t.auction_id);
-  if (it == auctions_.end()) return false;
-  Auction& a = *it->second;
+  Auction* found = Slot(t.auction_id);
+  if (found == nullptr) return false;
+  Auction& a = *found;
   if (t.kind == TimerKind::kOpen) {
     if (a.state_ != AuctionState::kScheduled) return false;
     Open(a, t.at);
@@ -158,12 +182,19 @@ void Engine::CommitRecord(JournalRecord* record) {
 void Engine::Open(Auction& a, absl::Time at) {
   a.state_ = AuctionState::kOpen;
   a.OnOpen(at);
+  // Not stored: ForEachEvent rebuilds it from these two fields, at
+  // max(created_at, starts_at), which `at` is (the creation, or the open timer).
+  a.open_sequence_ = ++sequence_;
+  a.open_price_minor_ = a.Sealed() ? 0 : a.CurrentPrice();
+  a.last_sequence_ = a.open_sequence_;
   AuctionEvent e;
+  e.auction_id = a.id();
+  e.sequence = a.open_sequence_;
   e.at = at;
   e.kind = AuctionEvent::Kind::kStateChanged;
   e.state = AuctionState::kOpen;
-  e.price_minor = a.Sealed() ? 0 : a.CurrentPrice();
-  Emit(a, std::move(e));
+  e.price_minor = a.open_price_minor_;
+  listener_->OnEvent(e);
   ArmFormatTimer(a);
 }
 
@@ -174,7 +205,8 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   const Sequence before = sequence_;
   const uint64_t key = KeyHash(seller, request_id);
   if (auto it = create_keys_.find(key); it != create_keys_.end()) {
-    return auctions_.at(it->second)->View(/*public_view=*/false);
+    if (const Auction* first = Slot(it->second)) return first->View(/*public_view=*/false);
+    return UnknownAuction(it->second);
   }
   if (spec.ends_at <= now) {
     return absl::InvalidArgumentError("ends_at: must be in the future");
@@ -184,13 +216,13 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   if (!made.ok()) return made.status();
   ++next_local_id_;
   Auction& a = **made;
-  auctions_.emplace(id, std::move(*made));
+  Insert(std::move(*made));
   create_keys_.emplace(key, id);
   a.last_sequence_ = ++sequence_;
-  if (a.spec().starts_at <= now) {
+  if (a.starts_at() <= now) {
     Open(a, now);
   } else {
-    timers_.push({a.spec().starts_at, id, TimerKind::kOpen});
+    timers_.push({a.starts_at(), id, TimerKind::kOpen});
   }
   timers_.push({a.ends_at_, id, TimerKind::kClose});
   if (JournalRecord* r = BeginRecord(RecordType::kCreateAuction, before)) {
@@ -208,11 +240,9 @@ absl::StatusOr<AuctionView> Engine::CancelAuction(PrincipalId seller, AuctionId 
                                                   absl::Time now) {
   AdvanceTo(now);
   const Sequence before = sequence_;
-  auto it = auctions_.find(id);
-  if (it == auctions_.end()) {
-    return UnknownAuction(id);
-  }
-  Auction& a = *it->second;
+  Auction* found = Slot(id);
+  if (found == nullptr) return UnknownAuction(id);
+  Auction& a = *found;
   if (a.seller() != seller) {
     return absl::PermissionDeniedError(
         absl::StrCat("only the seller may cancel auction ", FormatAuctionId(id)));
@@ -291,7 +321,7 @@ std::shared_ptr<Settlement> Engine::BuildSettlement(const Auction& a, const Clos
     log.amount_minor = b.amount_minor;
     log.quantity = b.quantity;
     log.side = b.side;
-    log.at = b.at;
+    log.at = b.at();
     log.result = std::string(RejectReasonName(b.result));
     s->bids.push_back(std::move(log));
   }
@@ -300,7 +330,7 @@ std::shared_ptr<Settlement> Engine::BuildSettlement(const Auction& a, const Clos
 }
 
 std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
-  const std::string& cur = a.spec().currency;
+  const absl::string_view cur = a.currency();
   switch (e.result) {
     case RejectReason::kNone:
       return "";
@@ -310,8 +340,7 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
     case RejectReason::kBidNotImproving:
       // Reverse formats: lower is better, and minimum_minor is the most a
       // bid may be.
-      if (a.spec().format == Format::kReverseEnglish ||
-          a.spec().format == Format::kReverseSealed) {
+      if (a.format() == Format::kReverseEnglish || a.format() == Format::kReverseSealed) {
         if (e.minimum_minor < 1) return "bid not low enough: the price cannot go any lower";
         return absl::StrCat("bid not low enough: the most you may bid is now ",
                             FormatAmount(e.minimum_minor, cur));
@@ -332,10 +361,10 @@ BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) con
   const BidEntry& e = a.bids_[entry - 1];
   BidResult r;
   r.auction_id = a.id();
-  r.format = a.spec().format;
+  r.format = a.format();
   r.entry = entry;
   r.reason = e.result;
-  r.message = RejectMessage(a, e);
+  if (e.result != RejectReason::kNone) r.message = RejectMessage(a, e);
   r.leading = e.leading_after;
   r.current_price_minor = e.price_after_minor;
   r.minimum_minor = e.minimum_minor;
@@ -349,26 +378,51 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   AdvanceTo(now);
   now = now_;
   const Sequence before = sequence_;
-  auto it = auctions_.find(cmd.auction_id);
-  if (it == auctions_.end()) {
-    return UnknownAuction(cmd.auction_id);
+  Auction* found = Slot(cmd.auction_id);
+  if (found == nullptr) return UnknownAuction(cmd.auction_id);
+  Auction& a = *found;
+  // One probe: the key's slot is claimed here, filled with the entry by
+  // ApplyBid, and given back if the bid never reaches the bid log.
+  const auto [key_slot, new_key] =
+      a.client_bid_ids_.try_emplace(KeyHash(cmd.bidder, cmd.client_bid_id), 0);
+  if (!new_key) return ResultFor(a, key_slot->second, /*replayed=*/true);
+  if (absl::Status invalid = CheckBid(a, cmd); !invalid.ok()) {
+    a.client_bid_ids_.erase(key_slot);
+    return invalid;
   }
-  Auction& a = *it->second;
-  const uint64_t key = KeyHash(cmd.bidder, cmd.client_bid_id);
-  if (auto k = a.client_bid_ids_.find(key); k != a.client_bid_ids_.end()) {
-    return ResultFor(a, k->second, /*replayed=*/true);
+  if (a.state_ != AuctionState::kOpen || now >= a.ends_at_) {
+    a.client_bid_ids_.erase(key_slot);
+    return NotOpenResult(a, now);
   }
+
+  // From here on the bid is in the bid log: journaled whatever the rules say.
+  BidResult result = ApplyBid(a, cmd, &key_slot->second, now);
+  if (JournalRecord* r = BeginRecord(RecordType::kPlaceBid, before)) {
+    r->auction_id = cmd.auction_id;
+    r->principal = cmd.bidder;
+    AssignName(names_->Name(cmd.bidder), &r->principal_name);
+    r->key.assign(cmd.client_bid_id.data(), cmd.client_bid_id.size());
+    r->amount_minor = cmd.amount_minor;
+    r->quantity = cmd.quantity;
+    r->side = cmd.side;
+    r->immediate_or_cancel = cmd.immediate_or_cancel;
+    CommitRecord(r);
+  }
+  return result;
+}
+
+absl::Status Engine::CheckBid(const Auction& a, const PlaceBidCommand& cmd) const {
   if (cmd.amount_minor < 0 || cmd.amount_minor > kMaxAmountMinor) {
     return absl::InvalidArgumentError(
         absl::StrCat("amount_minor: must be between 1 and ", kMaxAmountMinor));
   }
-  if (cmd.amount_minor == 0 && a.spec().format != Format::kDutch) {
+  if (cmd.amount_minor == 0 && a.format() != Format::kDutch) {
     return absl::InvalidArgumentError("amount_minor: is required and must be positive");
   }
   if (cmd.quantity < 1 || cmd.quantity > 1'000'000'000) {
     return absl::InvalidArgumentError("quantity: must be between 1 and 1000000000");
   }
-  const Format format = a.spec().format;
+  const Format format = a.format();
   if ((format == Format::kDoubleContinuous || format == Format::kDoubleCall) &&
       cmd.side != Side::kBuy && cmd.side != Side::kSell) {
     return absl::InvalidArgumentError("side: BUY or SELL is required in a double auction");
@@ -387,88 +441,71 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   if (!two_sided && cmd.immediate_or_cancel) {
     return absl::InvalidArgumentError("immediate_or_cancel: applies only to DOUBLE_CONTINUOUS");
   }
+  return absl::OkStatus();
+}
+
+BidResult Engine::NotOpenResult(const Auction& a, absl::Time now) const {
   BidResult closed;
   closed.auction_id = a.id();
-  closed.format = format;
+  closed.format = a.format();
   closed.current_price_minor = a.CurrentPrice();
   if (a.state_ == AuctionState::kScheduled) {
     closed.reason = RejectReason::kAuctionNotOpen;
-    closed.message = absl::StrCat("auction opens at ", TimeText(a.spec().starts_at));
+    closed.message = absl::StrCat("auction opens at ", TimeText(a.starts_at()));
     return closed;
   }
-  if (a.state_ != AuctionState::kOpen || now >= a.ends_at_) {
-    closed.reason = RejectReason::kAuctionClosed;
-    closed.message = a.state_ == AuctionState::kCancelled
-                         ? std::string("auction was cancelled by the seller")
-                         : now < a.ends_at_
-                               ? std::string("auction closed early: sold out, or bought at the "
-                                             "buy-it-now price")
-                               : absl::StrCat("auction closed at ", TimeText(a.ends_at_));
-    return closed;
-  }
-
-  // From here on the bid is in the bid log: journaled whatever the rules say.
-  BidResult result = ApplyBid(a, cmd, key, now);
-  if (JournalRecord* r = BeginRecord(RecordType::kPlaceBid, before)) {
-    r->auction_id = cmd.auction_id;
-    r->principal = cmd.bidder;
-    AssignName(names_->Name(cmd.bidder), &r->principal_name);
-    r->key.assign(cmd.client_bid_id.data(), cmd.client_bid_id.size());
-    r->amount_minor = cmd.amount_minor;
-    r->quantity = cmd.quantity;
-    r->side = cmd.side;
-    r->immediate_or_cancel = cmd.immediate_or_cancel;
-    CommitRecord(r);
-  }
-  return result;
+  closed.reason = RejectReason::kAuctionClosed;
+  closed.message = a.state_ == AuctionState::kCancelled
+                       ? std::string("auction was cancelled by the seller")
+                       : now < a.ends_at_
+                             ? std::string("auction closed early: sold out, or bought at the "
+                                           "buy-it-now price")
+                             : absl::StrCat("auction closed at ", TimeText(a.ends_at_));
+  return closed;
 }
 
-BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key, absl::Time now) {
+BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint32_t* key_entry,
+                           absl::Time now) {
   const uint32_t entry = static_cast<uint32_t>(a.bids_.size() + 1);
+  *key_entry = entry;
   BidEntry& e = a.bids_.emplace_back();
   e.sequence = ++sequence_;
-  e.at = now;
+  e.at_micros = absl::ToUnixMicros(now);
   e.amount_minor = cmd.amount_minor;
-  e.quantity = cmd.quantity;
+  e.quantity = static_cast<uint32_t>(cmd.quantity);  // CheckBid: 1..1e9
   e.bidder = cmd.bidder;
   e.side = cmd.side;
-  a.client_bid_ids_.emplace(key, entry);
 
   BidDecision d;
-  std::vector<AuctionEvent> format_events;
   if (cmd.bidder == a.seller()) {
     d.reason = RejectReason::kSelfBid;
   } else {
     d = a.Place({cmd.bidder, cmd.amount_minor, cmd.quantity, cmd.side, cmd.immediate_or_cancel,
                  now, entry},
-                &format_events);
+                &format_events_);
   }
+  const bool sealed = a.Sealed();
   e.result = d.reason;
   e.leading_after = d.leading;
   e.minimum_minor = d.minimum_minor;
-  e.price_after_minor = a.Sealed() ? 0 : a.CurrentPrice();
+  e.price_after_minor = sealed ? 0 : a.CurrentPrice();
   a.last_sequence_ = e.sequence;
   if (d.reason != RejectReason::kNone) return ResultFor(a, entry, /*replayed=*/false);
 
   ++a.accepted_bids_;
-  AuctionEvent accepted;
-  accepted.sequence = e.sequence;
-  accepted.at = now;
-  accepted.kind = AuctionEvent::Kind::kBidAccepted;
-  accepted.bid_entry = entry;
-  accepted.bid_count = a.accepted_bids_;
-  if (!a.Sealed()) {
-    accepted.price_minor = a.CurrentPrice();
-    accepted.leader = a.Leader();
+  e.leader_after = sealed ? kNoPrincipal : a.Leader();
+  // Not stored in history_: ForEachEvent rebuilds it from the bid log.
+  a.BidAcceptedEvent(entry, a.accepted_bids_, &bid_event_);
+  listener_->OnEvent(bid_event_);
+  if (!format_events_.empty()) {
+    for (AuctionEvent& fe : format_events_) fe.at = now;
+    EmitAll(a, &format_events_);
   }
-  Emit(a, std::move(accepted));
-  for (AuctionEvent& fe : format_events) fe.at = now;
-  EmitAll(a, &format_events);
   ArmFormatTimer(a);
 
-  const SoftCloseRule& sc = a.spec().soft_close;
+  const SoftCloseRule& sc = a.soft_close();
   if (!d.close_now && sc.enabled && now >= a.ends_at_ - sc.window) {
-    const absl::Time limit = a.spec().ends_at + sc.cap;
+    const absl::Time limit = a.listed_ends_at() + sc.cap;
     const absl::Time extended = std::min(now + sc.extension, limit);
     if (extended > a.ends_at_) {
       a.ends_at_ = extended;
@@ -488,11 +525,9 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
                                           absl::Time now) {
   AdvanceTo(now);
   const Sequence before = sequence_;
-  auto it = auctions_.find(id);
-  if (it == auctions_.end()) {
-    return UnknownAuction(id);
-  }
-  Auction& a = *it->second;
+  Auction* found = Slot(id);
+  if (found == nullptr) return UnknownAuction(id);
+  Auction& a = *found;
   if (entry == 0 || entry > a.bids_.size()) {
     return absl::NotFoundError(
         absl::StrCat("bid ", FormatBidId(id, entry), " does not exist"));
@@ -523,9 +558,9 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
 }
 
 void Engine::MarkSettled(AuctionId id) {
-  auto it = auctions_.find(id);
-  if (it == auctions_.end()) return;
-  Auction& a = *it->second;
+  Auction* found = Slot(id);
+  if (found == nullptr) return;
+  Auction& a = *found;
   if (a.state_ == AuctionState::kClosed) {
     a.state_ = AuctionState::kSettled;
   } else if (a.state_ != AuctionState::kCancelled || !committed_cancelled_.insert(id).second) {
@@ -538,24 +573,21 @@ void Engine::MarkSettled(AuctionId id) {
 }
 
 absl::StatusOr<AuctionView> Engine::GetAuction(AuctionId id, bool public_view) const {
-  auto it = auctions_.find(id);
-  if (it == auctions_.end()) {
-    return UnknownAuction(id);
-  }
-  return it->second->View(public_view);
+  const Auction* a = Slot(id);
+  if (a == nullptr) return UnknownAuction(id);
+  return a->View(public_view);
 }
 
 const Auction* Engine::Find(AuctionId id) const {
-  auto it = auctions_.find(id);
-  return it == auctions_.end() ? nullptr : it->second.get();
+  return Slot(id);
 }
 
 void Engine::ListAuctions(const ListFilter& f, std::vector<AuctionView>* out) const {
   std::vector<const Auction*> match;
-  for (const auto& [id, a] : auctions_) {
-    if (id <= f.after) continue;
+  for (const auto& a : auctions_) {
+    if (a == nullptr || a->id() <= f.after) continue;
     if (f.state != AuctionState::kUnspecified && a->state() != f.state) continue;
-    if (f.format != Format::kUnspecified && a->spec().format != f.format) continue;
+    if (f.format != Format::kUnspecified && a->format() != f.format) continue;
     if (f.seller != kNoPrincipal && a->seller() != f.seller) continue;
     match.push_back(a.get());
   }
@@ -600,19 +632,19 @@ absl::Status Engine::ReplayCommand(const JournalRecord& r) {
       // Assign exactly the journaled id, whatever the counter says now.
       const uint64_t local = r.auction_id / options_.shard_count;
       const uint64_t next = std::max(next_local_id_, local + 1);
-      const size_t count = auctions_.size();
+      const size_t count = auction_count_;
       next_local_id_ = local;
       absl::StatusOr<AuctionView> view = CreateAuction(r.principal, r.key, r.spec, r.time);
       next_local_id_ = next;
       if (!view.ok()) return view.status();
-      if (auctions_.size() != count + 1 || view->auction_id != r.auction_id) {
+      if (auction_count_ != count + 1 || view->auction_id != r.auction_id) {
         return absl::InternalError("the request id was already used by another auction");
       }
       break;
     }
     case RecordType::kCancelAuction: {
-      auto it = auctions_.find(r.auction_id);
-      if (it == auctions_.end() || it->second->state_ == AuctionState::kCancelled) {
+      const Auction* a = Slot(r.auction_id);
+      if (a == nullptr || a->state_ == AuctionState::kCancelled) {
         return absl::InternalError("the auction does not exist or is already cancelled");
       }
       if (absl::Status st = CancelAuction(r.principal, r.auction_id, r.time).status(); !st.ok()) {
@@ -643,8 +675,9 @@ absl::Status Engine::ReplayCommand(const JournalRecord& r) {
       }
       break;
     case RecordType::kMarkSettled: {
-      auto it = auctions_.find(r.auction_id);
-      if (it == auctions_.end()) return absl::InternalError("the auction does not exist");
+      if (Slot(r.auction_id) == nullptr) {
+        return absl::InternalError("the auction does not exist");
+      }
       MarkSettled(r.auction_id);
       break;
     }
@@ -702,7 +735,8 @@ class Dump {
 
 void Engine::UnsettledSettlements(std::vector<std::shared_ptr<const Settlement>>* out) const {
   std::vector<const Auction*> pending;
-  for (const auto& [id, a] : auctions_) {
+  for (const auto& a : auctions_) {
+    if (a == nullptr) continue;
     const AuctionState s = a->state();
     if ((s == AuctionState::kClosed || s == AuctionState::kCancelled) &&
         Live(*a, committed_cancelled_)) {
@@ -712,25 +746,21 @@ void Engine::UnsettledSettlements(std::vector<std::shared_ptr<const Settlement>>
   std::sort(pending.begin(), pending.end(),
             [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
   for (const Auction* a : pending) {
-    for (auto it = a->history().rbegin(); it != a->history().rend(); ++it) {
-      if (it->kind == AuctionEvent::Kind::kClosed && it->settlement != nullptr) {
-        out->push_back(it->settlement);
-        break;
-      }
-    }
+    const AuctionEvent* closed = a->closed_event();
+    if (closed != nullptr && closed->settlement != nullptr) out->push_back(closed->settlement);
   }
 }
 
 size_t Engine::live_auction_count() const {
   size_t n = 0;
-  for (const auto& [id, a] : auctions_) n += Live(*a, committed_cancelled_) ? 1 : 0;
+  for (const auto& a : auctions_) n += a != nullptr && Live(*a, committed_cancelled_) ? 1 : 0;
   return n;
 }
 
 std::string Engine::StateHash() const {
   std::vector<const Auction*> live;
-  for (const auto& [id, a] : auctions_) {
-    if (Live(*a, committed_cancelled_)) live.push_back(a.get());
+  for (const auto& a : auctions_) {
+    if (a != nullptr && Live(*a, committed_cancelled_)) live.push_back(a.get());
   }
   std::sort(live.begin(), live.end(),
             [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
@@ -761,10 +791,12 @@ std::string Engine::StateHash() const {
     for (const BidEntry& b : a->bids()) {
       ++entry;
       d.Int(static_cast<int64_t>(b.sequence));
-      d.Time(b.at);
+      d.Int(b.at_micros);
       d.Int(b.amount_minor);
       d.Int(b.quantity);
       d.Str(names_->Name(b.bidder));
+      d.Str(b.leader_after == kNoPrincipal ? absl::string_view("-")
+                                           : names_->Name(b.leader_after));
       d.Int(static_cast<int64_t>(b.side));
       d.Int(static_cast<int64_t>(b.result));
       d.Int(b.leading_after ? 1 : 0);
@@ -778,7 +810,7 @@ std::string Engine::StateHash() const {
         d.Int(f.quantity);
       }
     }
-    for (const AuctionEvent& e : a->history()) {
+    a->ForEachEvent(0, [&](const AuctionEvent& e) {
       d.Str("event");
       d.Int(static_cast<int64_t>(e.sequence));
       d.Time(e.at);
@@ -799,7 +831,8 @@ std::string Engine::StateHash() const {
         d.Int(e.trade->quantity);
       }
       if (e.settlement != nullptr) d.Str(e.settlement->final_hash);
-    }
+      return true;
+    });
     const AuctionView v = a->View(/*public_view=*/false);
     d.Str("view");
     d.Int(v.current_price_minor);

@@ -165,7 +165,7 @@ class Engine {
   const Auction* Find(AuctionId id) const;
 
   Sequence last_sequence() const { return sequence_; }
-  size_t auction_count() const { return auctions_.size(); }
+  size_t auction_count() const { return auction_count_; }
   const EngineOptions& options() const { return options_; }
 
  private:
@@ -192,9 +192,18 @@ class Engine {
   // NotFound for an auction this engine does not hold, saying when it was
   // settled and dropped by a snapshot.
   absl::Status UnknownAuction(AuctionId id) const;
-  // The part of PlaceBid after the checks: logs the bid (keyed `key`), asks
+  // The auction with this id, or null (no id lookup hashes: see auctions_).
+  Auction* Slot(AuctionId id) const;
+  void Insert(std::unique_ptr<Auction> auction);
+  // The part of PlaceBid after the checks: logs the bid, asks
   // the format, publishes events, extends or closes.
-  BidResult ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key, absl::Time now);
+  // `key_entry`: the bid's slot in the idempotency map, set to its entry.
+  BidResult ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint32_t* key_entry,
+                     absl::Time now);
+  // PlaceBid's checks of the command itself: InvalidArgument naming the field.
+  absl::Status CheckBid(const Auction& a, const PlaceBidCommand& cmd) const;
+  // The unlogged rejection of a bid on an auction that is not open at `now`.
+  BidResult NotOpenResult(const Auction& a, absl::Time now) const;
   void Emit(Auction& a, AuctionEvent e);
   void EmitAll(Auction& a, std::vector<AuctionEvent>* events);
   // Puts the format's next timer in the heap if it is new and before the end.
@@ -212,7 +221,13 @@ class Engine {
   absl::Time now_ = absl::InfinitePast();
   Sequence sequence_ = 0;
   uint64_t next_local_id_ = 1;
-  absl::flat_hash_map<AuctionId, std::unique_ptr<Auction>> auctions_;
+  // A shard's ids are dense (local number * shard_count + shard_index, the
+  // local number counting up), so auctions sit in a vector indexed by local
+  // number - local_base_. Null: never created here (an id of an earlier run),
+  // or settled and dropped by a snapshot.
+  std::vector<std::unique_ptr<Auction>> auctions_;
+  uint64_t local_base_ = 0;
+  size_t auction_count_ = 0;
   // (seller, request_id) hashed -> auction: CreateAuction idempotency.
   absl::flat_hash_map<uint64_t, AuctionId> create_keys_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
@@ -221,6 +236,8 @@ class Engine {
   CommandLog* log_ = nullptr;
   bool replaying_ = false;
   JournalRecord record_;  // reused: journaling a bid allocates nothing in steady state
+  std::vector<AuctionEvent> format_events_;  // reused by ApplyBid
+  AuctionEvent bid_event_;  // reused: only bid_accepted fields ever set
 };
 
 }  // namespace gavel

@@ -7,24 +7,29 @@
 namespace gavel {
 
 bool EnglishAuction::ReserveMet() const {
-  const int64_t reserve = spec().reserve_price_minor;
+  const int64_t reserve = reserve_price_minor();
   return leader_ != kNoPrincipal && (reserve == 0 || maximum_ >= reserve);
 }
 
 bool EnglishAuction::BuyNowAvailable() const {
-  if (spec().buy_now_price_minor == 0 || buy_now_taken_) return false;
+  if (buy_now_price_minor() == 0 || buy_now_taken_) return false;
   // Until the first accepted bid, or, with a reserve, until it is met.
-  if (spec().reserve_price_minor > 0) return !ReserveMet();
+  if (reserve_price_minor() > 0) return !ReserveMet();
   return leader_ == kNoPrincipal;
 }
 
-int64_t EnglishAuction::NextMinimum() const {
-  if (leader_ == kNoPrincipal) return spec().start_price_minor;
-  return SaturatingAdd(price_, ladder().Step(price_));
+EnglishAuction::EnglishAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
+                               absl::Time created_at)
+    : Auction(id, seller, std::move(spec), created_at),
+      next_minimum_(this->start_price_minor()) {}
+
+void EnglishAuction::UpdateNextMinimum() {
+  next_minimum_ = leader_ == kNoPrincipal ? start_price_minor()
+                                          : SaturatingAdd(price_, ladder().Step(price_));
 }
 
 void EnglishAuction::LiftToReserve(int64_t maximum) {
-  const int64_t reserve = spec().reserve_price_minor;
+  const int64_t reserve = reserve_price_minor();
   if (reserve > 0 && maximum >= reserve && reserve > price_) price_ = reserve;
 }
 
@@ -35,28 +40,30 @@ BidDecision EnglishAuction::Place(const BidInput& bid, std::vector<AuctionEvent>
     d.reason = RejectReason::kQuantityUnavailable;
     return d;
   }
-  if (BuyNowAvailable() && m >= spec().buy_now_price_minor) {
+  if (BuyNowAvailable() && m >= buy_now_price_minor()) {
     // Buy-it-now: the auction closes at once, winner this bidder at B.
     buy_now_taken_ = true;
     leader_ = bid.bidder;
-    maximum_ = spec().buy_now_price_minor;
-    price_ = spec().buy_now_price_minor;
+    maximum_ = buy_now_price_minor();
+    price_ = buy_now_price_minor();
     leader_entry_ = bid.entry;
+    UpdateNextMinimum();
     d.leading = true;
     d.close_now = true;
     return d;
   }
   if (leader_ == kNoPrincipal) {
-    if (m < spec().start_price_minor) {
+    if (m < start_price_minor()) {
       d.reason = RejectReason::kBidTooLow;
-      d.minimum_minor = spec().start_price_minor;
+      d.minimum_minor = start_price_minor();
       return d;
     }
     leader_ = bid.bidder;
     maximum_ = m;
     leader_entry_ = bid.entry;
-    price_ = spec().start_price_minor;
+    price_ = start_price_minor();
     LiftToReserve(m);
+    UpdateNextMinimum();
     d.leading = true;
     return d;
   }
@@ -72,10 +79,11 @@ BidDecision EnglishAuction::Place(const BidInput& bid, std::vector<AuctionEvent>
     maximum_ = m;
     leader_entry_ = bid.entry;
     LiftToReserve(m);
+    UpdateNextMinimum();
     d.leading = true;
     return d;
   }
-  const int64_t minimum = NextMinimum();
+  const int64_t minimum = next_minimum_;
   if (m < minimum) {
     d.reason = RejectReason::kBidTooLow;
     d.minimum_minor = minimum;
@@ -96,6 +104,7 @@ BidDecision EnglishAuction::Place(const BidInput& bid, std::vector<AuctionEvent>
     LiftToReserve(maximum_);
     d.leading = false;
   }
+  UpdateNextMinimum();
   return d;
 }
 

@@ -44,13 +44,4 @@ absl::StatusOr<IncrementLadder> IncrementLadder::FromTable(
   return IncrementLadder(table);
 }
 
-int64_t IncrementLadder::Step(int64_t x) const {
-  // Ladders are short (10 steps by default): a linear scan from the top
-  // beats a binary search here.
-  for (size_t i = steps_.size(); i-- > 0;) {
-    if (x >= steps_[i].from_minor) return steps_[i].step_minor;
-  }
-  return steps_.front().step_minor;
-}
-
 }  // namespace gavel

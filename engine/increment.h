@@ -20,8 +20,21 @@ class IncrementLadder {
   // increment_table[i].
   static absl::StatusOr<IncrementLadder> FromTable(const std::vector<IncrementStep>& table);
 
-  // The step for price x (x >= 0).
-  int64_t Step(int64_t x) const;
+  // The step for price x (x >= 0). Binary search: called twice per
+  // accepted English bid.
+  int64_t Step(int64_t x) const {
+    size_t lo = 0;  // steps_[lo].from_minor <= x (the first step starts at 0)
+    size_t hi = steps_.size();
+    while (hi - lo > 1) {
+      const size_t mid = (lo + hi) / 2;
+      if (steps_[mid].from_minor <= x) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    return steps_[lo].step_minor;
+  }
   const std::vector<IncrementStep>& steps() const { return steps_; }
 
  private:

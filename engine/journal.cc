@@ -111,6 +111,13 @@ void Journal::Append(const JournalRecord& record) {
   ++file_records_;
 }
 
+void Journal::AppendFramed(absl::string_view framed, uint64_t count) {
+  if (!failure_.ok()) return;
+  buffer_.append(framed.data(), framed.size());
+  records_ += count;
+  file_records_ += count;
+}
+
 absl::Status Journal::Write() {
   if (!failure_.ok()) return failure_;
   if (buffer_.empty()) return absl::OkStatus();

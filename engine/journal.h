@@ -11,12 +11,16 @@
 // timer firings are records, replaying only the live auctions' records
 // reproduces them byte for byte (engine/recovery.h).
 //
-// Journal is the writing side, used by the shard thread only: Append
-// buffers encoded records (no system call), Write hands the batch to the
-// file in one write(2), Sync makes it durable with one fdatasync (group
-// commit). After any failure the journal is failed for good: a failed fsync
-// is never retried, since the kernel may have dropped the unsynced pages
-// and a second fsync would report success for data that is gone.
+// Journal is the writing side, used by one thread at a time: the shard
+// thread (durability batch or none), or the shard's sync thread
+// (durability sync: the shard thread frames records into its own buffer and
+// hands them over, see engine/shard.h). Append buffers encoded records (no
+// system call), AppendFramed buffers records framed elsewhere, Write hands
+// the batch to the file in one write(2), Sync makes it durable with one
+// fdatasync (group commit). After any failure the journal is failed for
+// good: a failed fsync is never retried, since the kernel may have dropped
+// the unsynced pages and a second fsync would report success for data that
+// is gone.
 #ifndef GAVEL_ENGINE_JOURNAL_H_
 #define GAVEL_ENGINE_JOURNAL_H_
 
@@ -70,6 +74,10 @@ class Journal final : public CommandLog {
 
   // Buffers `record` (encoded and framed). Ignored once failed.
   void Append(const JournalRecord& record) override;
+
+  // Buffers records already framed by AppendFrame (`count` of them), as if
+  // each had been Appended. Ignored once failed.
+  void AppendFramed(absl::string_view framed, uint64_t count);
 
   // Whether records were appended since the last Write.
   bool has_buffered() const { return !buffer_.empty(); }

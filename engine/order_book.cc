@@ -14,11 +14,24 @@ void OrderBook::Reserve(size_t entries, size_t levels) {
 std::vector<OrderBook::Level>::iterator OrderBook::LevelAt(Side side, int64_t price) {
   std::vector<Level>& levels = LevelsOf(side);
   // Sorted worst to best: buys by ascending price, sells by descending.
-  if (side == Side::kBuy) {
-    return std::lower_bound(levels.begin(), levels.end(), price,
+  // `better(a, b)`: price a is better than b for this side.
+  const bool buy = side == Side::kBuy;
+  auto better = [buy](int64_t a, int64_t b) { return buy ? a > b : a < b; };
+  // Most orders arrive, trade and leave within a few levels of the touch
+  // (the vector's end), so look there first: trading at the best level and
+  // cancelling near it then costs one or two compares, not a binary search.
+  size_t i = levels.size();
+  for (int probes = 0; probes < kNearTouchProbes && i > 0; ++probes, --i) {
+    const int64_t p = levels[i - 1].price_minor;
+    if (!better(p, price)) return levels.begin() + static_cast<ptrdiff_t>(p == price ? i - 1 : i);
+  }
+  // Deeper in the book: the first level at `price` or better.
+  const auto end = levels.begin() + static_cast<ptrdiff_t>(i);
+  if (buy) {
+    return std::lower_bound(levels.begin(), end, price,
                             [](const Level& l, int64_t p) { return l.price_minor < p; });
   }
-  return std::lower_bound(levels.begin(), levels.end(), price,
+  return std::lower_bound(levels.begin(), end, price,
                           [](const Level& l, int64_t p) { return l.price_minor > p; });
 }
 

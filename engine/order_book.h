@@ -77,6 +77,8 @@ class OrderBook {
 
  private:
   static constexpr uint32_t kNil = 0;  // entry 0 is never an order
+  // Levels LevelAt compares from the best end before it binary-searches.
+  static constexpr int kNearTouchProbes = 8;
 
   struct Node {
     Order order;

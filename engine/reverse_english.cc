@@ -5,12 +5,12 @@
 namespace gavel {
 
 int64_t ReverseEnglishAuction::NextMinimum() const {
-  if (leader_ == kNoPrincipal) return spec().start_price_minor;
+  if (leader_ == kNoPrincipal) return start_price_minor();
   return std::max<int64_t>(0, price_ - ladder().Step(price_));
 }
 
 bool ReverseEnglishAuction::ReserveMet() const {
-  const int64_t ceiling = spec().reserve_price_minor;
+  const int64_t ceiling = reserve_price_minor();
   return leader_ != kNoPrincipal && (ceiling == 0 || price_ <= ceiling);
 }
 

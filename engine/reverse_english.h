@@ -25,7 +25,7 @@ class ReverseEnglishAuction final : public Auction {
   CloseOutcome Close(absl::Time at) override;
   // P: the lowest bid, or the start price before the first bid.
   int64_t CurrentPrice() const override {
-    return leader_ == kNoPrincipal ? spec().start_price_minor : price_;
+    return leader_ == kNoPrincipal ? start_price_minor() : price_;
   }
   PrincipalId Leader() const override { return leader_; }
   bool ReserveMet() const override;

@@ -25,25 +25,25 @@ bool IsMultiUnit(Format format) {
 
 SealedAuction::SealedAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
                              absl::Time created_at)
-    : Auction(id, seller, std::move(spec), created_at), order_(OrderFor(this->spec().format)) {}
+    : Auction(id, seller, std::move(spec), created_at), order_(OrderFor(this->format())) {}
 
 BidDecision SealedAuction::Place(const BidInput& bid, std::vector<AuctionEvent>* /*events*/) {
   BidDecision d;
-  const AuctionSpec& s = spec();
-  const int64_t most_units = IsMultiUnit(s.format) ? s.quantity : 1;
+  const int64_t most_units = IsMultiUnit(format()) ? quantity() : 1;
+  const int64_t start_price_minor = this->start_price_minor();
   if (bid.quantity > most_units) {
     d.reason = RejectReason::kQuantityUnavailable;
     return d;
   }
   if (order_ == RankOrder::kLowestThenEarlier) {
-    if (bid.amount_minor > s.start_price_minor) {
+    if (bid.amount_minor > start_price_minor) {
       d.reason = RejectReason::kBidNotImproving;
-      d.minimum_minor = s.start_price_minor;  // here: the most a bid may be
+      d.minimum_minor = start_price_minor;  // here: the most a bid may be
       return d;
     }
-  } else if (bid.amount_minor < s.start_price_minor) {
+  } else if (bid.amount_minor < start_price_minor) {
     d.reason = RejectReason::kBidTooLow;
-    d.minimum_minor = s.start_price_minor;
+    d.minimum_minor = start_price_minor;
     return d;
   }
   const SealedBid standing{bid.bidder, bid.entry, bid.amount_minor, bid.quantity};
@@ -63,7 +63,7 @@ CloseOutcome SealedAuction::Close(absl::Time /*at*/) {
     out.outcome = SettlementOutcome::kUnsoldNoBids;
     return out;
   }
-  const AuctionSpec& s = spec();
+  const AuctionSpec s = spec();  // once per close
   std::vector<SealedBid> ranked = standing_;
   RankBids(order_, &ranked);
   std::vector<Allocation> won;

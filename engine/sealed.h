@@ -35,11 +35,11 @@ class SealedAuction final : public Auction {
   bool ReserveMet() const override { return sold_; }
   // The start price: the least a bid may be, or, in REVERSE_SEALED, the
   // most.
-  int64_t NextMinimum() const override { return spec().start_price_minor; }
+  int64_t NextMinimum() const override { return start_price_minor(); }
   bool Sealed() const override { return true; }
   // Q while open (nothing is allocated before the close), then what was
   // not allocated.
-  int64_t QuantityRemaining() const override { return spec().quantity - allocated_; }
+  int64_t QuantityRemaining() const override { return quantity() - allocated_; }
 
  private:
   const RankOrder order_;

@@ -8,6 +8,13 @@
 // - `ring_` (MpscRing): written by any thread (Submit), read only by the
 //   shard thread. A task pointer published by the ring's release store is
 //   owned by the shard thread from the moment it is popped.
+// - Spinning before parking: once the ring is empty after the shard ran
+//   something, the shard thread polls `ring_.Empty()` (with a CPU pause) for
+//   up to `spin_before_park` of real time before it parks, since waking a
+//   parked thread costs tens of microseconds. It spins only after work: a
+//   shard that woke up and found nothing to do parks again at once, so an
+//   idle shard does not burn a CPU. The spin only reads; whether the shard
+//   then parks is decided by the protocol below, unchanged.
 // - `parked_`: the shard thread stores 1 before it re-checks the ring and
 //   sleeps (futex wait on `parked_` == 1); a producer, after its push, loads
 //   `parked_` and, seeing 1, stores 0 and wakes it. The four operations
@@ -24,23 +31,70 @@
 //   the ring empty, so a Submit that returned true is always run: either its
 //   push is visible to that check, or it read `accepting_` after Stop cleared
 //   it and never pushed.
-// - Everything else (engine_, journal_, subscribers_, the batch's tasks
-//   awaiting acknowledgement and settlements awaiting durability) is touched
-//   only by the shard thread, or by the thread that calls Recover() before
-//   Start() and Stop() after the join.
+// - Everything else (engine_, subscribers_, the batch's tasks awaiting
+//   acknowledgement and settlements awaiting durability, and with durability
+//   batch or none the journal) is touched only by the shard thread, or by
+//   the thread that calls Recover() before Start() and Stop() after the
+//   joins.
+// - Sync thread (journaled shards with durability=sync): the shard thread
+//   never waits for an fdatasync. It owns a SyncBatch at a time: the framed
+//   bytes the engine logged (`log_buffer_`, the engine's CommandLog in this
+//   mode), the tasks that asked for AckWhenDurable, the settlements of
+//   closes, and the engine's Counters record right after those records.
+//   It hands the batch over by pushing its pointer into `to_sync_`
+//   (SpscRing: the shard thread is the only producer, the sync thread the
+//   only consumer; the ring's release store of its tail publishes the
+//   batch's contents, the consumer's acquire load sees them) and from then
+//   on never touches it. The sync thread is then the only user of the
+//   Journal and its file (Env's rule: one thread per WritableFile): it pops
+//   every batch queued (group commit), appends their bytes in order, does one
+//   write(2) and one fdatasync, and only then calls the batch's tasks'
+//   Acknowledge and hands its settlements downstream: whatever a client or
+//   PostgreSQL learns is in the synced prefix of the journal. It rolls the
+//   journal file itself, after a sync, ending the file with the Counters
+//   record of the last batch it wrote (the engine's state after exactly the
+//   records in that file), and publishes the new compaction bound. Emptied
+//   batches go back through `recycled_` (SpscRing, sync thread -> shard
+//   thread, same publication rule), so that steady state allocates nothing.
+//   When `to_sync_` is full the shard keeps adding to the batch it holds
+//   (`open_batch_`) and tries again at its next batch end.
+//   Parking: the sync thread reads `sync_signal_` (seq_cst), tries the ring,
+//   and when it found nothing stores `sync_parked_` = 1 and futex-waits on
+//   `sync_signal_` still holding the value it read. The shard thread, after
+//   each push, increments `sync_signal_` and then loads `sync_parked_`
+//   (both seq_cst): if it sees 0, its increment comes before the sync
+//   thread's store of 1 in the single total order, so the sync thread's
+//   re-read of the signal sees the change and does not sleep; if it sees 1
+//   it wakes the futex, and the kernel's compare of the futex word (already
+//   changed) or the wake itself ends the wait. Stop() increments the signal
+//   and wakes unconditionally after `sync_stop_`, once the shard thread has
+//   been joined: with `sync_stop_` set and `to_sync_` empty nothing more
+//   can come, and the sync thread exits.
+//   Failure: a failed write, fdatasync or roll on the sync thread calls
+//   on_journal_failure, then sets `journal_failed_` (release); the sync
+//   thread abandons the tasks of that group and of every batch it pops
+//   later, and never touches the file again. The shard thread, having read
+//   `journal_failed_` (acquire), abandons what it still holds instead of
+//   handing it over. Each task sits in exactly one place at a time
+//   (awaiting_ack_, then a batch, then the sync thread's group), so it is
+//   acknowledged or abandoned exactly once, and none after a failure.
 // - Compactor thread (journaled shards): compacts the complete journal files
-//   below `compact_upto_`. The shard thread publishes a new bound with a
+//   below `compact_upto_`. The thread that rolls the journal (the shard
+//   thread, or the sync thread in sync mode) publishes a new bound with a
 //   release store after a roll and bumps `compactor_signal_` (futex wake);
 //   the compactor reads the bound with acquire. The two threads never touch
-//   the same file: the shard writes only file `compact_upto_` and later.
+//   the same file: the writer writes only file `compact_upto_` and later.
 //
 // Durability (engine/journal.h, DESIGN.md "Durability"): the shard runs a
-// batch of tasks, whose Run() computes results and appends journal records,
-// then writes the batch with one write(2) and, in sync mode, one fdatasync;
-// only then does it acknowledge the tasks that asked for it
-// (AckWhenDurable) and hand the batch's settlements downstream, so that
-// nothing reaches a client or PostgreSQL before it is in the journal.
-// Events reach watchers at once: a watcher may see a command a few
+// batch of tasks, whose Run() computes results and appends journal records.
+// With durability sync the batch goes to the sync thread (above), which
+// acknowledges the tasks that asked for it (AckWhenDurable) and hands the
+// settlements downstream after the fdatasync that covers them. With batch or
+// none the shard thread writes the batch with one write(2) (and in batch mode
+// an fdatasync when the interval is due) and acknowledges at once; in none
+// mode settlements go downstream after the write, in batch mode after the
+// next fdatasync. Nothing reaches a client or PostgreSQL before it is in the
+// journal. Events reach watchers at once: a watcher may see a command a few
 // milliseconds before it is durable, like any read.
 #ifndef GAVEL_ENGINE_SHARD_H_
 #define GAVEL_ENGINE_SHARD_H_
@@ -60,6 +114,7 @@
 #include "engine/journal.h"
 #include "engine/mpsc_ring.h"
 #include "engine/recovery.h"
+#include "engine/spsc_ring.h"
 
 namespace gavel {
 
@@ -92,9 +147,12 @@ struct ShardContext {
 // calls ctx.shard.AckWhenDurable(this) in Run and keeps itself alive; the
 // shard then calls exactly one of Acknowledge (the records are durable as
 // the durability mode requires: answer now) or Abandon (the journal failed:
-// the outcome is unknown and must not be reported as done), on the shard
-// thread, after which the task owns itself again. Tasks that use it override
-// both.
+// the outcome is unknown and must not be reported as done), after which the
+// task owns itself again. Tasks that use it override both. They are called on
+// the shard thread, except with durability=sync, where the shard's sync
+// thread calls them (and the shard thread abandons what it still holds after
+// a journal failure); either way after Run, with a happens-before edge from
+// it. They must not touch the engine or other shard-thread state.
 class ShardTask {
  public:
   virtual ~ShardTask() = default;
@@ -115,11 +173,16 @@ struct ShardOptions {
   // Compact rolled journal files into snapshots on a thread of the shard's
   // own (else only at Stop).
   bool background_compaction = true;
+  // After running tasks, the shard polls its ring this long (real time, with
+  // a CPU pause) before it parks: waking a parked thread costs tens of
+  // microseconds. Only after work: an idle shard parks at once. Zero: park
+  // as soon as there is nothing to do. (The sync thread never spins.)
+  absl::Duration spin_before_park = absl::Microseconds(30);
   // Where the shard's log lines go (recovery, torn tails, compactions, the
   // state hash); null: stderr.
   std::function<void(const std::string&)> log = nullptr;
-  // Called once, on the shard thread, when a journal write or fdatasync
-  // fails. The shard has then stopped acknowledging for good (tasks waiting
+  // Called once, on the shard thread (on the sync thread with
+  // durability=sync), when a journal write or fdatasync fails. The shard has then stopped acknowledging for good (tasks waiting
   // and later ones are abandoned); it never retries. The server exits.
   std::function<void(const absl::Status&)> on_journal_failure = nullptr;
 };
@@ -157,7 +220,8 @@ class Shard final : private EngineListener {
   void Stop();
 
   // REQUIRES: the shard thread, inside a task's Run. The shard calls the
-  // task's Acknowledge (or Abandon) once this batch's records are durable.
+  // task's Acknowledge (or Abandon) once this batch's records, and every
+  // record before them, are durable.
   void AckWhenDurable(ShardTask* task);
 
   // Any thread. Hands `task` to the shard; false when the ring is full or
@@ -181,15 +245,50 @@ class Shard final : private EngineListener {
  private:
   void OnEvent(const AuctionEvent& event) override;
   void OnSettlement(std::shared_ptr<const Settlement> settlement) override;
+  // What the shard thread hands the sync thread (durability=sync; see the
+  // invariants above).
+  struct SyncBatch {
+    std::string bytes;  // framed journal records, in the engine's order
+    uint64_t records = 0;
+    std::vector<ShardTask*> tasks;  // to acknowledge once `bytes` are durable
+    std::vector<std::shared_ptr<const Settlement>> settlements;  // likewise, downstream
+    JournalRecord counters;  // Engine::CountersRecord() right after `bytes`
+    absl::Time now;          // the shard's time at the hand-over
+  };
+  // The engine's CommandLog with durability=sync: frames records in memory
+  // on the shard thread.
+  class RecordBuffer final : public CommandLog {
+   public:
+    void Append(const JournalRecord& record) override;
+    std::string bytes;
+    uint64_t records = 0;
+  };
+
   void Loop();
+  // Polls the ring until it is not empty or stop_ is set (true), or until
+  // `until_ns` (steady clock; false).
+  bool SpinForWork(int64_t until_ns) const;
   void Park(absl::Time deadline);
   void Wake();
+  bool sync_thread_mode() const {
+    return journal_ != nullptr && options_.journal.durability == Durability::kSync;
+  }
+  // Shard thread, durability=sync: hands what this batch produced to the
+  // sync thread (or abandons it after a journal failure).
+  void HandOver(absl::Time now);
+  void SyncLoop();
+  // Sync thread: writes, syncs, acknowledges and forwards `group`, rolls.
+  void SyncGroup(std::vector<SyncBatch*>& group);
+  // Sync thread: empties `batch` and returns it to the shard thread.
+  void Recycle(SyncBatch* batch);
   void Log(const std::string& line) const;
   // After each batch: writes, syncs as the durability mode says, acknowledges,
   // hands durable settlements downstream, rolls the journal.
   void EndBatch(absl::Time now);
   void ForwardSettlements();
-  void FailJournal(const absl::Status& status);
+  // Logs, calls on_journal_failure, then sets journal_failed_ and abandons
+  // awaiting_ack_. On the thread that owns the journal.
+  void FailJournal(const absl::Status& status, size_t abandoning);
   // When the batch-mode fdatasync is due (InfiniteFuture: none pending).
   absl::Time SyncDeadline() const;
   void CompactorLoop();
@@ -217,6 +316,17 @@ class Shard final : private EngineListener {
   std::vector<std::shared_ptr<const Settlement>> awaiting_sync_;
   std::atomic<bool> journal_failed_{false};
   std::string final_state_hash_;
+
+  // Durability=sync (see the invariants above).
+  RecordBuffer log_buffer_;          // shard thread
+  SyncBatch* open_batch_ = nullptr;  // shard thread: filled, not yet handed over
+  absl::Time last_handover_ = absl::InfinitePast();  // shard thread
+  std::unique_ptr<SpscRing<SyncBatch*>> to_sync_;    // shard -> sync thread
+  std::unique_ptr<SpscRing<SyncBatch*>> recycled_;   // sync -> shard thread
+  std::thread sync_thread_;
+  alignas(kCacheLine) std::atomic<uint32_t> sync_signal_{0};  // bumped per hand-over
+  std::atomic<uint32_t> sync_parked_{0};
+  std::atomic<bool> sync_stop_{false};
   std::thread compactor_;
   alignas(kCacheLine) std::atomic<uint64_t> compact_upto_{0};
   std::atomic<uint32_t> compactor_signal_{0};

@@ -43,6 +43,10 @@ ABSL_FLAG(uint32_t, shards, 0,
           "number of engine shards, each a thread owning its auctions (0: one per hardware "
           "thread)");
 
+ABSL_FLAG(absl::Duration, shard_spin, absl::Microseconds(30),
+          "how long an idle shard polls for work before it sleeps: waking a sleeping thread "
+          "costs tens of microseconds, polling costs CPU (0s: sleep at once)");
+
 namespace {
 
 void Log(const std::string& line) {
@@ -71,6 +75,11 @@ int main(int argc, char** argv) {
   options.postgres = absl::GetFlag(FLAGS_postgres);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.shards = absl::GetFlag(FLAGS_shards);
+  options.shard_spin = absl::GetFlag(FLAGS_shard_spin);
+  if (options.shard_spin < absl::ZeroDuration() || options.shard_spin > absl::Milliseconds(10)) {
+    Log("error: --shard_spin must be between 0s and 10ms");
+    return 2;
+  }
   if (!gavel::ParseDurability(absl::GetFlag(FLAGS_durability), &options.durability)) {
     Log("error: --durability must be sync, batch or none");
     return 2;

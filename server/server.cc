@@ -214,6 +214,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   RuntimeOptions ro;
   ro.shards = impl->options.shards;
   ro.ring_capacity = impl->options.ring_capacity;
+  ro.spin_before_park = impl->options.shard_spin;
   ro.auction_id_floor = auction_id_floor;
   ro.data_dir = impl->options.data_dir;
   ro.journal.durability = impl->options.durability;

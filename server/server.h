@@ -24,6 +24,9 @@ struct ServerOptions {
   std::string data_dir;
   uint32_t shards = 1;
   size_t ring_capacity = 1 << 16;
+  // How long an idle shard polls its ring before it parks (see
+  // ShardOptions::spin_before_park); 0: park at once.
+  absl::Duration shard_spin = absl::Microseconds(30);
   const Clock* clock = nullptr;  // null: the system clock
   // The journal: durability mode, file size and age limits (engine/journal.h).
   Durability durability = Durability::kSync;
@@ -39,7 +42,8 @@ struct ServerOptions {
   // a timestamp.
   std::function<void(const std::string&)> log;
   // A shard's journal failed (a write or an fdatasync): that shard has
-  // stopped acknowledging. Called on the shard's thread; main() asks for a
+  // stopped acknowledging. Called on the shard's thread (its sync thread
+  // with durability=sync: any thread, must not block); main() asks for a
   // shutdown and exits non-zero. Null: only logged.
   std::function<void(uint32_t shard, const absl::Status&)> on_journal_failure;
 };

@@ -3,6 +3,7 @@
 // and the OrderBook both formats share.
 #include "engine/double_auction.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -164,6 +165,57 @@ TEST(OrderBookTest, LevelsAreFifoQueuesBestFirst) {
   EXPECT_EQ(book.Depth(kSell), 12);
   EXPECT_EQ(book.Depth(kBuy), 8);
   EXPECT_EQ(book.order_count(), 5u);
+}
+
+// LevelAt looks at the few levels nearest the touch before it
+// binary-searches: levels deep in a side, at the edges of that window and
+// beyond it, must be found, made and dropped in the same order.
+TEST(OrderBookTest, DeepBooksKeepTheirLevelsSortedWhereverOrdersArrive) {
+  for (Side side : {kBuy, kSell}) {
+    OrderBook book;
+    // 40 levels, prices 100..139, added in a scrambled order, 2 orders each.
+    uint32_t entry = 0;
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 40; ++i) {
+        const int64_t price = 100 + (i * 17) % 40;
+        ++entry;
+        book.Add({entry, kAlice, side, price, price});
+      }
+    }
+    ASSERT_EQ(book.level_count(side), 40u);
+    // Take out both orders of every third level (entries e and e + 40).
+    for (uint32_t e = 1; e <= 40; e += 3) {
+      EXPECT_GT(book.Remove(e), 0);
+      EXPECT_GT(book.Remove(e + 40), 0);
+    }
+    // Trade one unit off a level deep in the book and off the best.
+    const int64_t deep = side == kBuy ? 102 : 138;
+    uint32_t deep_entry = 0;
+    book.ForEachOrder(side, [&](const OrderBook::Order& o) {
+      if (o.price_minor == deep) deep_entry = o.entry;
+      return deep_entry == 0;
+    });
+    ASSERT_NE(deep_entry, 0u);
+    book.Reduce(deep_entry, 1);
+    book.Reduce(book.Best(side)->entry, 1);
+
+    std::vector<BookLevel> levels;
+    book.Levels(side, 100, &levels);
+    std::vector<BookLevel> want;
+    for (int i = 0; i < 40; ++i) {
+      const int64_t price = 100 + (i * 17) % 40;
+      if (i % 3 == 0) continue;  // entries i + 1 and i + 41 were removed
+      want.push_back({price, 2 * price, 2});
+    }
+    std::sort(want.begin(), want.end(), [&](const BookLevel& a, const BookLevel& b) {
+      return side == kBuy ? a.price_minor > b.price_minor : a.price_minor < b.price_minor;
+    });
+    want.front().quantity -= 1;
+    for (BookLevel& l : want) {
+      if (l.price_minor == deep) l.quantity -= 1;
+    }
+    EXPECT_THAT(levels, ::testing::ElementsAreArray(want)) << SideName(side);
+  }
 }
 
 TEST(OrderBookTest, RemoveFromTheMiddleKeepsTheQueueAndDropsEmptyLevels) {
@@ -408,6 +460,41 @@ TEST_F(ContinuousTest, FillsAreInTheResultAndTradeEventsFollowTheAcceptanceInOrd
     EXPECT_EQ(c.fills[i].counter_entry, want[i].sell_entry);
     EXPECT_EQ(c.fills[i].price_minor, want[i].price);
     EXPECT_EQ(c.fills[i].quantity, want[i].quantity);
+  }
+}
+
+// The format writes trade bid ids itself (a hand-written FormatBidId, for
+// speed): they must read exactly as FormatBidId's, for any auction id and
+// entry.
+TEST(ContinuousBidIdsTest, TradeEventsNameBothOrdersByEntry) {
+  for (AuctionId id : {AuctionId{1}, AuctionId{1234567}, ~AuctionId{0}}) {
+    absl::StatusOr<std::unique_ptr<Auction>> made =
+        MakeDoubleAuction(id, kSeller, DoubleSpec(Format::kDoubleContinuous), kT0);
+    ASSERT_TRUE(made.ok()) << made.status();
+    std::vector<AuctionEvent> events;
+    for (uint32_t entry : {1u, 9u, 10u, 99999u}) {
+      (*made)->Place({kAlice, 100, 1, kSell, false, kT0, entry}, &events);
+      (*made)->Place({kBob, 100, 1, kBuy, false, kT0, entry + 1}, &events);
+      ASSERT_FALSE(events.empty());
+      EXPECT_EQ(events.back().kind, AuctionEvent::Kind::kTrade);
+      EXPECT_EQ(events.back().bid_entry, entry + 1);  // the incoming order
+      EXPECT_EQ(events.back().counter_entry, entry);  // the resting one
+    }
+  }
+}
+
+TEST(BidIdTest, FormatBidIdReadsBackThroughParseBidId) {
+  for (AuctionId id : {AuctionId{1}, AuctionId{9}, AuctionId{10}, AuctionId{1234567},
+                       ~AuctionId{0}}) {
+    for (uint32_t entry : {1u, 9u, 10u, 99999u, ~0u}) {
+      const std::string text = FormatBidId(id, entry);
+      EXPECT_EQ(text, absl::StrCat("A", id, "-", entry));
+      AuctionId got_id = 0;
+      uint32_t got_entry = 0;
+      ASSERT_TRUE(ParseBidId(text, "bid_id", &got_id, &got_entry).ok()) << text;
+      EXPECT_EQ(got_id, id);
+      EXPECT_EQ(got_entry, entry);
+    }
   }
 }
 

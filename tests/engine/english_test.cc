@@ -1133,6 +1133,65 @@ TEST_F(EnglishTest, ListAuctionsFiltersAndPagesInIdOrder) {
 // ---------------------------------------------------------------------------
 // Sequences and the audit chain.
 
+// Only the rare events are stored; Auction::ForEachEvent rebuilds the
+// opening and every bid_accepted from the bid log. What it gives back must be
+// exactly what the listener saw, from any starting sequence.
+void ExpectSameEvent(const AuctionEvent& got, const AuctionEvent& want) {
+  EXPECT_EQ(got.auction_id, want.auction_id);
+  EXPECT_EQ(got.sequence, want.sequence);
+  EXPECT_EQ(got.at, want.at);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.state, want.state);
+  EXPECT_EQ(got.price_minor, want.price_minor);
+  EXPECT_EQ(got.quantity, want.quantity);
+  EXPECT_EQ(got.bid_count, want.bid_count);
+  EXPECT_EQ(got.leader, want.leader);
+  EXPECT_EQ(got.bid_entry, want.bid_entry);
+  EXPECT_EQ(got.new_ends_at, want.new_ends_at);
+  EXPECT_EQ(got.trade, want.trade);
+  EXPECT_EQ(got.settlement, want.settlement);
+}
+
+TEST_F(EnglishTest, HistoryReplaysExactlyThePublishedEvents) {
+  AuctionSpec spec = SoftCloseSpec();
+  spec.starts_at = kT0 + absl::Minutes(1);
+  const AuctionId id = Create(spec, kT0);
+  const absl::Time open = kT0 + absl::Minutes(1);
+  Bid(id, kAlice, 1000, kT0);  // not open: logged nowhere, no event
+  engine_.AdvanceTo(open);
+  Bid(id, kAlice, 1500, open + absl::Seconds(1));
+  Bid(id, kBob, 1200, open + absl::Seconds(2));  // the proxy answers
+  Bid(id, kBob, 1000, open + absl::Seconds(3));  // too low: logged, no event
+  Bid(id, kCarol, 3000, kEnd - absl::Minutes(1));  // extends
+  Bid(id, kSeller, 5000, kEnd - absl::Seconds(30));  // self bid: logged, no event
+  engine_.AdvanceTo(kEnd + absl::Hours(1));
+
+  std::vector<AuctionEvent> published;
+  for (const AuctionEvent& e : listener_.events) {
+    if (e.auction_id == id) published.push_back(e);
+  }
+  ASSERT_EQ(published.size(), 6u);  // open, 3 accepted, extended, closed
+  const Auction* a = engine_.Find(id);
+  ASSERT_NE(a, nullptr);
+  for (size_t from = 0; from < published.size(); ++from) {
+    std::vector<AuctionEvent> replayed;
+    a->ForEachEvent(published[from].sequence, [&](const AuctionEvent& e) {
+      replayed.push_back(e);
+      return true;
+    });
+    ASSERT_EQ(replayed.size(), published.size() - from) << "from " << from;
+    for (size_t i = 0; i < replayed.size(); ++i) {
+      ExpectSameEvent(replayed[i], published[from + i]);
+    }
+  }
+  ASSERT_NE(a->closed_event(), nullptr);
+  EXPECT_EQ(a->closed_event()->sequence, published.back().sequence);
+  // fn returning false stops the walk.
+  int calls = 0;
+  EXPECT_FALSE(a->ForEachEvent(0, [&](const AuctionEvent&) { return ++calls < 2; }));
+  EXPECT_EQ(calls, 2);
+}
+
 TEST_F(EnglishTest, SequencesStrictlyIncreaseAcrossEventsOfAllAuctions) {
   const AuctionId a = Create(SoftCloseSpec());
   AuctionSpec later = EnglishSpec();
@@ -1168,7 +1227,12 @@ TEST_F(EnglishTest, SequencesStrictlyIncreaseAcrossEventsOfAllAuctions) {
   for (const AuctionId id : {a, b, c}) {
     const Auction* auction = engine_.Find(id);
     ASSERT_NE(auction, nullptr);
-    EXPECT_EQ(auction->last_sequence(), auction->history().back().sequence);
+    Sequence last_event = 0;
+    auction->ForEachEvent(0, [&](const AuctionEvent& e) {
+      last_event = e.sequence;
+      return true;
+    });
+    EXPECT_EQ(auction->last_sequence(), last_event);
     const auto s = SettlementOf(id);
     ASSERT_NE(s, nullptr);
     for (size_t i = 1; i < s->bids.size(); ++i)

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -340,7 +341,14 @@ TEST_F(ShardTest, StopRunsTheTasksAlreadyQueuedThenRefusesMore) {
   ASSERT_TRUE(WaitFor([&] { return started.load(std::memory_order_acquire); }));
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(Post(shard_, [&](ShardContext&) { ran.fetch_add(1); }));
 
-  std::thread stopper([&] { shard_.Stop(); });
+  std::atomic<bool> stopping{false};
+  std::thread stopper([&] {
+    stopping.store(true, std::memory_order_release);
+    shard_.Stop();
+  });
+  // Not before the stopper runs: on a loaded machine its start alone can
+  // take long enough to fill the ring.
+  ASSERT_TRUE(WaitFor([&] { return stopping.load(std::memory_order_acquire); }));
   // Once Stop has begun the shard refuses new work (the no-op tasks posted
   // before that are few: the ring is far from full)...
   int posted_before_stop = 0;
@@ -446,7 +454,7 @@ TEST_F(ShardTest, SubscribeReplaysHistoryFromSequenceThenDeliversLiveEvents) {
   RunOnShard(shard_, [&](ShardContext& ctx) {
     replayed = from_b2->Sequences();
     live = live_only->Sequences();
-    closed_at = ctx.engine.Find(id)->history().back().sequence;
+    closed_at = ctx.engine.Find(id)->closed_event()->sequence;
   });
   EXPECT_GT(b2.sequence, b1.sequence);
   EXPECT_EQ(replayed, (std::vector<Sequence>{b2.sequence, b3.sequence, b4.sequence, closed_at}));
@@ -587,6 +595,55 @@ TEST(ShardLifecycleTest, EveryTaskAcceptedWhileStoppingStillRuns) {
         << "round " << rounds << ": a task accepted by Submit never ran";
   }
   EXPECT_GE(rounds, 100);
+}
+
+// CPU time of the calling thread.
+absl::Duration ThreadCpuTime() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return absl::DurationFromTimespec(ts);
+}
+
+// The shard spins only right after work: left idle, it parks, whatever the
+// spin length. (The sleep here is the idle period being measured, not a wait
+// for the other thread.)
+TEST(ShardSpinTest, IdleShardSpinsOnlyBrieflyAfterWorkThenParks) {
+  ManualClock clock(kT0);
+  FakePrincipalNames names;
+  LockedListener downstream;
+  ShardOptions o{0, 1, 64};
+  o.spin_before_park = absl::Milliseconds(20);
+  Shard shard(o, &clock, &names, &downstream);
+  shard.Start();
+  absl::Duration before, after;
+  RunOnShard(shard, [&](ShardContext&) { before = ThreadCpuTime(); });
+  absl::SleepFor(absl::Milliseconds(500));
+  RunOnShard(shard, [&](ShardContext&) { after = ThreadCpuTime(); });
+  shard.Stop();
+  // At most one spin (20 ms) plus a few wake-ups; spinning throughout would
+  // be about 500 ms.
+  EXPECT_LT(after - before, absl::Milliseconds(150));
+}
+
+TEST(ShardSpinTest, SpinningShardRunsEveryTaskAndStopsAtOnce) {
+  ManualClock clock(kT0);
+  FakePrincipalNames names;
+  LockedListener downstream;
+  ShardOptions o{0, 1, 64};
+  o.spin_before_park = absl::Seconds(30);  // far longer than the test
+  Shard shard(o, &clock, &names, &downstream);
+  shard.Start();
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 1000; ++i) {
+    while (!Post(shard, [&](ShardContext&) { ran.fetch_add(1); })) std::this_thread::yield();
+  }
+  ASSERT_TRUE(WaitFor([&] { return ran.load() == 1000; }));
+  // One more after the shard started spinning on an empty ring.
+  RunOnShard(shard, [&](ShardContext&) { ran.fetch_add(1); });
+  const absl::Time t0 = absl::Now();
+  shard.Stop();  // the spin notices stop_ at once
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(5));
+  EXPECT_EQ(ran.load(), 1001);
 }
 
 TEST(ShardLifecycleTest, StopWithoutStartAndTwiceIsHarmless) {

@@ -1,0 +1,322 @@
+// Journaled shards with durability=sync: the shard thread hands its batches
+// to a sync thread, which writes, fdatasyncs, and only then acknowledges the
+// tasks and forwards the settlements (engine/shard.h). Many producers at
+// once, with journal files rolling and compacting underneath; an fdatasync
+// failure in the middle of the stream. Run under ThreadSanitizer in CI.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/clock.h"
+#include "engine/env_memory.h"
+#include "engine/recovery.h"
+#include "engine/shard.h"
+#include "gtest/gtest.h"
+#include "tests/engine/engine_test_util.h"
+#include "tests/engine/journal_test_util.h"
+
+namespace gavel {
+namespace {
+
+using testing::kShardDir;
+using testing::kT0;
+using testing::NamedPrincipals;
+
+template <typename F>
+bool WaitFor(F done, absl::Duration limit = absl::Seconds(60)) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// Whether a crash now would keep `key`'s bid (an idempotent repeat of it
+// answers from the recovered bid log).
+bool DurablyHasBid(MemEnv* env, AuctionId auction, const std::string& key) {
+  std::unique_ptr<MemEnv> crashed = env->CrashCopy();
+  NamedPrincipals names;
+  testing::RecordingListener listener;
+  Engine engine(EngineOptions{}, &names, &listener);
+  RecoveryOptions ro;
+  ro.env = crashed.get();
+  ro.dir = kShardDir;
+  ro.log = [](const std::string&) {};
+  if (!Recover(ro, &engine, &names).ok()) return false;
+  PlaceBidCommand probe;
+  probe.auction_id = auction;
+  probe.bidder = testing::kAlice;
+  probe.client_bid_id = key;
+  probe.amount_minor = 1;
+  absl::StatusOr<BidResult> r = engine.PlaceBid(probe, kT0);
+  return r.ok() && r->replayed;
+}
+
+// What the tasks of one shard saw.
+struct ShardCounts {
+  uint64_t next_run = 0;              // shard thread only
+  std::atomic<uint64_t> next_ack{0};  // the order acknowledgements came in
+  std::atomic<int> acked{0};
+  std::atomic<int> abandoned{0};
+  std::atomic<int> acked_after_abandon{0};
+  std::atomic<int> out_of_order{0};
+  std::atomic<int> acked_not_durable{0};
+  std::atomic<int> twice{0};
+  MemEnv* env = nullptr;  // set: check every 16th acknowledgement against a crash
+};
+
+// A bid whose answer waits for durability, as the server's RPCs do.
+class DurableBid final : public ShardTask {
+ public:
+  DurableBid(AuctionId auction, std::string key, int64_t amount, ShardCounts* counts)
+      : auction_(auction), key_(std::move(key)), amount_(amount), counts_(counts) {}
+
+  void Run(ShardContext& ctx) override {
+    PlaceBidCommand cmd;
+    cmd.auction_id = auction_;
+    cmd.bidder = testing::kAlice;
+    cmd.client_bid_id = key_;
+    cmd.amount_minor = amount_;
+    (void)ctx.engine.PlaceBid(cmd, ctx.now);
+    run_index_ = counts_->next_run++;
+    ctx.shard.AckWhenDurable(this);
+  }
+  void Acknowledge() override {
+    if (answered_.exchange(true)) counts_->twice.fetch_add(1);
+    if (counts_->abandoned.load() > 0) counts_->acked_after_abandon.fetch_add(1);
+    // One thread acknowledges, in the order the tasks ran.
+    if (counts_->next_ack.load(std::memory_order_relaxed) != run_index_) {
+      counts_->out_of_order.fetch_add(1);
+    }
+    counts_->next_ack.store(run_index_ + 1, std::memory_order_relaxed);
+    if (counts_->env != nullptr && run_index_ % 16 == 0 &&
+        !DurablyHasBid(counts_->env, auction_, key_)) {
+      counts_->acked_not_durable.fetch_add(1);
+    }
+    counts_->acked.fetch_add(1);
+    delete this;
+  }
+  void Abandon() override {
+    if (answered_.exchange(true)) counts_->twice.fetch_add(1);
+    counts_->abandoned.fetch_add(1);
+    delete this;
+  }
+
+ private:
+  const AuctionId auction_;
+  const std::string key_;
+  const int64_t amount_;
+  ShardCounts* const counts_;
+  uint64_t run_index_ = 0;
+  std::atomic<bool> answered_{false};
+};
+
+class CountingDownstream final : public EngineListener {
+ public:
+  void OnEvent(const AuctionEvent&) override {}
+  void OnSettlement(std::shared_ptr<const Settlement>) override { count.fetch_add(1); }
+  std::atomic<int> count{0};
+};
+
+template <typename F>
+void RunOn(Shard& shard, F f) {
+  struct Task final : ShardTask {
+    Task(F fn, std::atomic<bool>* done) : fn(std::move(fn)), done(done) {}
+    void Run(ShardContext& ctx) override {
+      fn(ctx);
+      done->store(true);
+      delete this;
+    }
+    F fn;
+    std::atomic<bool>* done;
+  };
+  std::atomic<bool> done{false};
+  ASSERT_TRUE(shard.Submit(new Task(std::move(f), &done)));
+  ASSERT_TRUE(WaitFor([&] { return done.load(); }));
+}
+
+void SubmitOrYield(Shard& shard, ShardTask* task) {
+  while (!shard.Submit(task)) std::this_thread::yield();
+}
+
+TEST(SyncThread, ManyProducersEachCommandAcknowledgedOnceInOrderAndRecoveryAgrees) {
+  constexpr uint32_t kShards = 2;
+  constexpr int kAuctions = 8;  // per shard
+  constexpr int kProducers = 4;
+  constexpr int kBidsPerProducer = 1500;
+  const std::string root = absl::StrCat(::testing::TempDir(), "/gavel-sync-thread-", getpid());
+  std::filesystem::remove_all(root);
+  NamedPrincipals names;
+  ManualClock clock(kT0);
+  std::atomic<int> snapshots_while_running{0};
+  std::vector<std::unique_ptr<CountingDownstream>> downstream;
+  std::vector<std::unique_ptr<ShardCounts>> counts;
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (uint32_t i = 0; i < kShards; ++i) {
+    ShardOptions o;
+    o.shard_index = i;
+    o.shard_count = kShards;
+    o.ring_capacity = 64;  // producers meet a full ring too
+    o.journal.dir = absl::StrCat(root, "/shard-", i);
+    o.journal.durability = Durability::kSync;
+    o.journal.max_file_bytes = 16 << 10;  // many rolls, compacted in the background
+    o.log = [&](const std::string& line) {
+      if (absl::StrContains(line, "wrote snapshot")) snapshots_while_running.fetch_add(1);
+    };
+    ASSERT_TRUE(std::filesystem::create_directories(o.journal.dir));
+    downstream.push_back(std::make_unique<CountingDownstream>());
+    counts.push_back(std::make_unique<ShardCounts>());
+    shards.push_back(std::make_unique<Shard>(o, &clock, &names, downstream.back().get()));
+    ASSERT_TRUE(shards.back()->Recover(&names).ok());
+    shards.back()->Start();
+  }
+  std::vector<AuctionId> ids;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    RunOn(*shards[s], [&](ShardContext& c) {
+      for (int i = 0; i < kAuctions; ++i) {
+        AuctionSpec spec = testing::EnglishSpec();
+        spec.ends_at = kT0 + absl::Minutes(30);
+        ids.push_back(
+            c.engine.CreateAuction(testing::kSeller, absl::StrCat(s, "-", i), spec, c.now)
+                ->auction_id);
+      }
+    });
+  }
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      std::mt19937_64 rng(77 + p);
+      for (int i = 0; i < kBidsPerProducer; ++i) {
+        const AuctionId id = ids[rng() % ids.size()];
+        const uint32_t s = static_cast<uint32_t>(id % kShards);
+        SubmitOrYield(*shards[s], new DurableBid(id, absl::StrCat("p", p, "-", i),
+                                                 1000 + static_cast<int64_t>(rng() % 100'000),
+                                                 counts[s].get()));
+      }
+    });
+  }
+  for (auto& t : producers) t.join();
+  ASSERT_TRUE(WaitFor([&] {
+    int n = 0;
+    for (auto& c : counts) n += c->acked.load();
+    return n == kProducers * kBidsPerProducer;
+  }));
+  clock.Advance(absl::Minutes(31));  // every auction closes on its timer
+  ASSERT_TRUE(WaitFor([&] {
+    int n = 0;
+    for (auto& d : downstream) n += d->count.load();
+    return n == static_cast<int>(kShards) * kAuctions;
+  }));
+  // The journals rolled and were compacted while the shards ran.
+  EXPECT_GT(snapshots_while_running.load(), 0);
+  std::vector<std::string> hashes;
+  for (auto& s : shards) {
+    s->Stop();
+    hashes.push_back(s->final_state_hash());
+  }
+  for (uint32_t s = 0; s < kShards; ++s) {
+    SCOPED_TRACE(absl::StrCat("shard ", s));
+    EXPECT_EQ(counts[s]->abandoned.load(), 0);
+    EXPECT_EQ(counts[s]->twice.load(), 0);
+    EXPECT_EQ(counts[s]->out_of_order.load(), 0);
+    EXPECT_EQ(counts[s]->next_ack.load(), counts[s]->next_run);
+    EXPECT_EQ(downstream[s]->count.load(), kAuctions);  // each settlement once
+  }
+  // A restart reaches the same state.
+  for (uint32_t i = 0; i < kShards; ++i) {
+    ShardOptions o;
+    o.shard_index = i;
+    o.shard_count = kShards;
+    o.journal.dir = absl::StrCat(root, "/shard-", i);
+    o.log = [](const std::string&) {};
+    CountingDownstream d;
+    Shard again(o, &clock, &names, &d);
+    absl::StatusOr<ShardRecovery> rec = again.Recover(&names);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    EXPECT_EQ(rec->state_hash, hashes[i]);
+    EXPECT_EQ(rec->outbox, static_cast<size_t>(kAuctions));  // closed, not yet in PostgreSQL
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST(SyncThread, AcknowledgesOnlyDurableWorkAndAFailedSyncMidStreamIsFinal) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir(kShardDir).ok());
+  NamedPrincipals names;
+  ManualClock clock(kT0);
+  CountingDownstream downstream;
+  ShardOptions o;
+  o.journal.env = &env;
+  o.journal.dir = kShardDir;
+  o.journal.durability = Durability::kSync;
+  o.journal.max_file_bytes = 4000;  // rolls too
+  o.journal.max_file_age = absl::InfiniteDuration();
+  o.background_compaction = false;  // MemEnv: the sync thread is its only user
+  o.log = [](const std::string&) {};
+  std::atomic<int> failures{0};
+  std::atomic<int64_t> syncs_at_failure{-1};
+  o.on_journal_failure = [&](const absl::Status&) {
+    failures.fetch_add(1);
+    syncs_at_failure.store(env.sync_count());
+  };
+  Shard shard(o, &clock, &names, &downstream);
+  ASSERT_TRUE(shard.Recover(&names).ok());
+  shard.Start();
+  AuctionId id = 0;
+  RunOn(shard, [&](ShardContext& c) {
+    id = c.engine.CreateAuction(testing::kSeller, "a", testing::EnglishSpec(), c.now)->auction_id;
+  });
+  ShardCounts counts;
+  counts.env = &env;
+  constexpr int kProducers = 3;
+  constexpr int kBidsPerProducer = 400;
+  constexpr int kHalf = kProducers * kBidsPerProducer / 2;
+  std::atomic<bool> second_half{false};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < kBidsPerProducer; ++i) {
+        if (i == kBidsPerProducer / 2) {
+          while (!second_half.load()) std::this_thread::yield();
+        }
+        SubmitOrYield(shard, new DurableBid(id, absl::StrCat("p", p, "-", i),
+                                            1000 + 10 * (i * kProducers + p), &counts));
+      }
+    });
+  }
+  // The first half acknowledged; then the disk goes away while the
+  // producers send the second half.
+  ASSERT_TRUE(WaitFor([&] { return counts.acked.load() == kHalf; }));
+  env.FailSyncsAfter(0);
+  second_half.store(true);
+  for (auto& t : producers) t.join();
+  const int total = kProducers * kBidsPerProducer;
+  ASSERT_TRUE(WaitFor([&] { return counts.acked.load() + counts.abandoned.load() == total; }));
+  EXPECT_EQ(counts.acked.load(), kHalf);
+  EXPECT_EQ(counts.abandoned.load(), total - kHalf);
+  EXPECT_EQ(counts.twice.load(), 0);
+  EXPECT_EQ(counts.out_of_order.load(), 0);
+  EXPECT_EQ(counts.acked_after_abandon.load(), 0);
+  EXPECT_EQ(counts.acked_not_durable.load(), 0);
+  EXPECT_EQ(failures.load(), 1);
+  EXPECT_TRUE(shard.journal_failed());
+  shard.Stop();                                          // does not hang, syncs nothing more
+  EXPECT_EQ(env.sync_count(), syncs_at_failure.load());  // the failed one was the last
+  // Whatever was acknowledged survives a crash.
+  EXPECT_EQ(counts.acked_not_durable.load(), 0);
+}
+
+}  // namespace
+}  // namespace gavel

@@ -38,7 +38,9 @@ class PrincipalNames {
 
 // Where events leave the engine. Called on the shard thread, synchronously,
 // after the engine's state is updated; a listener must not call back into
-// the engine, and nothing it does can corrupt the engine's state.
+// the engine, and nothing it does can corrupt the engine's state. (A Shard
+// passes settlements on to its own downstream listener later, from its sync
+// thread with --durability=sync: see engine/shard.h.)
 class EngineListener {
  public:
   virtual ~EngineListener() = default;

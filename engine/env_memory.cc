@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace gavel {
 
@@ -43,6 +45,7 @@ std::string MemEnv::DirOf(const std::string& path) {
 }
 
 absl::Status MemEnv::MaybeFailSync(const std::string& what) {
+  while (syncs_stalled_.load(std::memory_order_acquire)) absl::SleepFor(absl::Milliseconds(1));
   sync_count_.fetch_add(1, std::memory_order_acq_rel);
   int64_t left = syncs_until_failure_.load(std::memory_order_acquire);
   if (left < 0) return absl::OkStatus();

@@ -41,6 +41,9 @@ class MemEnv final : public Env {
   // syncs alike); negative: none fails (the default).
   void FailSyncsAfter(int64_t n) { syncs_until_failure_.store(n, std::memory_order_release); }
   int64_t sync_count() const { return sync_count_.load(std::memory_order_acquire); }
+  // While stalled, every sync waits (a disk that stops answering); syncs go
+  // on once it is released. For tests of backpressure.
+  void StallSyncs(bool stalled) { syncs_stalled_.store(stalled, std::memory_order_release); }
 
   // Test access to a file's bytes; null when it does not exist.
   std::string* MutableContents(const std::string& path);
@@ -60,6 +63,7 @@ class MemEnv final : public Env {
   std::map<std::string, bool> dirs_;                          // dir -> its creation is durable
   std::atomic<int64_t> syncs_until_failure_{-1};
   std::atomic<int64_t> sync_count_{0};
+  std::atomic<bool> syncs_stalled_{false};
 };
 
 }  // namespace gavel

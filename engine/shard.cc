@@ -271,7 +271,11 @@ void Shard::Loop() {
     int ran = 0;
     ShardTask* task = nullptr;
     absl::Time now = clock_->Now();
-    while (ran < kBatch && ring_.TryPop(&task)) {
+    // The sync thread is a full queue behind (a slow disk): take no more
+    // commands, so that the ring fills and Submit refuses them
+    // (RESOURCE_EXHAUSTED) instead of the unsynced batch growing unbounded.
+    const bool backlogged = open_batch_ != nullptr;
+    while (!backlogged && ran < kBatch && ring_.TryPop(&task)) {
       now = clock_->Now();
       engine_.AdvanceTo(now);
       ShardContext ctx{engine_, *this, now};
@@ -280,6 +284,11 @@ void Shard::Loop() {
     }
     if (ran == 0) engine_.AdvanceTo(now);
     EndBatch(now);
+    if (backlogged && open_batch_ != nullptr) {
+      // Still full: Park would return at once while the ring holds tasks.
+      absl::SleepFor(kHandOverRetry);
+      continue;
+    }
     if (ran > 0) {
       // Work came in: poll a while before parking next time.
       if (spin_ns > 0) spin_until = SteadyNs() + spin_ns;

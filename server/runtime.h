@@ -50,8 +50,9 @@ grpc::Status JournalFailedStatus();
 // A command (it changes state): `run(ctx)` applies it on the shard and fills
 // the response, returning the status to finish with; `answer(status)` tells
 // the caller, once the command's journal records are durable (or with
-// JournalFailedStatus() when they never will be). Both run on the shard
-// thread.
+// JournalFailedStatus() when they never will be). `run` runs on the shard
+// thread; `answer` on the shard thread, or with --durability=sync on the
+// shard's sync thread (engine/shard.h), so it must not touch shard state.
 template <typename F, typename A>
 class CommandTask final : public ShardTask {
  public:

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -316,6 +317,60 @@ TEST(SyncThread, AcknowledgesOnlyDurableWorkAndAFailedSyncMidStreamIsFinal) {
   EXPECT_EQ(env.sync_count(), syncs_at_failure.load());  // the failed one was the last
   // Whatever was acknowledged survives a crash.
   EXPECT_EQ(counts.acked_not_durable.load(), 0);
+}
+
+// A disk that stops answering: the sync thread's queue fills, the shard then
+// takes no more commands, so its ring fills and Submit refuses (the server
+// answers RESOURCE_EXHAUSTED) instead of unsynced work piling up without
+// bound. Once the disk answers again, every command taken is acknowledged.
+TEST(SyncThread, AStalledDiskFillsTheRingInsteadOfGrowingTheBacklog) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir(kShardDir).ok());
+  NamedPrincipals names;
+  ManualClock clock(kT0);
+  CountingDownstream downstream;
+  ShardOptions o;
+  o.journal.env = &env;
+  o.journal.dir = kShardDir;
+  o.journal.durability = Durability::kSync;
+  o.journal.max_file_age = absl::InfiniteDuration();
+  o.background_compaction = false;
+  o.ring_capacity = 16;
+  o.log = [](const std::string&) {};
+  Shard shard(o, &clock, &names, &downstream);
+  ASSERT_TRUE(shard.Recover(&names).ok());
+  shard.Start();
+  AuctionId id = 0;
+  RunOn(shard, [&](ShardContext& c) {
+    id = c.engine.CreateAuction(testing::kSeller, "a", testing::EnglishSpec(), c.now)->auction_id;
+  });
+  ShardCounts counts;
+  env.StallSyncs(true);
+  // One command at a time, so that each becomes a batch of its own: the
+  // sync thread's queue (1024 batches) fills, then the ring (16).
+  int taken = 0;
+  bool refused = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!refused && absl::Now() < deadline) {
+    auto* bid = new DurableBid(id, absl::StrCat("k", taken), 1000 + 10 * taken, &counts);
+    if (!shard.Submit(bid)) {
+      delete bid;
+      refused = true;
+      break;
+    }
+    ++taken;
+    absl::SleepFor(absl::Microseconds(300));  // the shard hands it over alone
+  }
+  EXPECT_TRUE(refused) << "the ring never filled: " << taken << " commands taken while stalled";
+  std::printf("stalled disk: %d commands taken before Submit refused\n", taken);
+  EXPECT_EQ(counts.acked.load(), 0);  // nothing durable yet
+  EXPECT_LT(taken, 3000);  // bounded: ~1024 queued batches plus the ring (unbounded before)
+  env.StallSyncs(false);
+  ASSERT_TRUE(WaitFor([&] { return counts.acked.load() == taken; }));
+  EXPECT_EQ(counts.abandoned.load(), 0);
+  EXPECT_EQ(counts.twice.load(), 0);
+  EXPECT_EQ(counts.out_of_order.load(), 0);
+  shard.Stop();
 }
 
 }  // namespace

@@ -111,6 +111,33 @@ class JournaledEngine {
   std::vector<std::string> log_;
 };
 
+// Recovers into `engine` what a crash of `env` right now would leave on
+// disk under kShardDir. False when the recovery fails.
+inline bool RecoverCrashCopy(const MemEnv& env, Engine* engine, NamedPrincipals* names) {
+  std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+  RecoveryOptions ro;
+  ro.env = crashed.get();
+  ro.dir = kShardDir;
+  ro.log = [](const std::string&) {};
+  return Recover(ro, engine, names).ok();
+}
+
+// Whether a crash right now would keep kAlice's bid `key` on `auction`: an
+// idempotent repeat of it answers from the recovered bid log.
+inline bool DurablyHasBid(const MemEnv& env, AuctionId auction, const std::string& key) {
+  NamedPrincipals names;
+  RecordingListener listener;
+  Engine engine(EngineOptions{}, &names, &listener);
+  if (!RecoverCrashCopy(env, &engine, &names)) return false;
+  PlaceBidCommand probe;
+  probe.auction_id = auction;
+  probe.bidder = kAlice;
+  probe.client_bid_id = key;
+  probe.amount_minor = 1;
+  absl::StatusOr<BidResult> r = engine.PlaceBid(probe, kT0);
+  return r.ok() && r->replayed;
+}
+
 }  // namespace gavel::testing
 
 #endif  // GAVEL_TESTS_ENGINE_JOURNAL_TEST_UTIL_H_

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "tests/engine/engine_test_util.h"
 #include "tests/engine/journal_test_util.h"
+#include "tests/engine/shard_test_util.h"
 
 namespace gavel {
 namespace {
@@ -34,7 +35,11 @@ using ::gavel::testing::JournaledEngine;
 using ::gavel::testing::kSeller;
 using ::gavel::testing::kShardDir;
 using ::gavel::testing::kT0;
+using ::gavel::testing::DurablyHasBid;
 using ::gavel::testing::NamedPrincipals;
+using ::gavel::testing::RecoverCrashCopy;
+using ::gavel::testing::RunOn;
+using ::gavel::testing::WaitFor;
 
 constexpr Format kFormats[] = {
     Format::kEnglish,           Format::kDutch,           Format::kSealedFirstPrice,
@@ -486,38 +491,6 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
 
 // ---------------------------------------------------------------- the shard
 
-// Spins (yielding) until `done()` or 10 s of real time; the result of done().
-template <typename F>
-bool WaitFor(F done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
-
-// Whether a crash right now would keep bid `key` (the env's durable state,
-// recovered into a fresh engine). Called on the shard thread.
-bool DurablyHasBid(MemEnv* env, AuctionId auction, const std::string& key) {
-  std::unique_ptr<MemEnv> crashed = env->CrashCopy();
-  NamedPrincipals names;
-  testing::RecordingListener listener;
-  Engine engine(EngineOptions{}, &names, &listener);
-  RecoveryOptions ro;
-  ro.env = crashed.get();
-  ro.dir = kShardDir;
-  ro.log = [](const std::string&) {};
-  if (!Recover(ro, &engine, &names).ok()) return false;
-  PlaceBidCommand probe;  // an idempotent repeat answers from the bid log
-  probe.auction_id = auction;
-  probe.bidder = testing::kAlice;
-  probe.client_bid_id = key;
-  probe.amount_minor = 1;
-  absl::StatusOr<BidResult> r = engine.PlaceBid(probe, kT0);
-  return r.ok() && r->replayed;
-}
-
 // A bid whose answer waits for durability, as the server's RPCs do.
 class BidTask final : public ShardTask {
  public:
@@ -542,7 +515,7 @@ class BidTask final : public ShardTask {
   }
   void Acknowledge() override {
     if (counters_->abandoned.load() > 0) counters_->acked_after_abandon.fetch_add(1);
-    if (counters_->env != nullptr && !DurablyHasBid(counters_->env, auction_, key_)) {
+    if (counters_->env != nullptr && !DurablyHasBid(*counters_->env, auction_, key_)) {
       counters_->acked_not_durable.fetch_add(1);
     }
     counters_->acked.fetch_add(1);
@@ -561,24 +534,6 @@ class BidTask final : public ShardTask {
   absl::StatusOr<BidResult> result_;
 };
 
-// Runs `f` on the shard thread and waits for it.
-template <typename F>
-void RunOn(Shard& shard, F f) {
-  struct Task final : ShardTask {
-    explicit Task(F fn, std::atomic<bool>* done) : fn(std::move(fn)), done(done) {}
-    void Run(ShardContext& ctx) override {
-      fn(ctx);
-      done->store(true);
-      delete this;
-    }
-    F fn;
-    std::atomic<bool>* done;
-  };
-  std::atomic<bool> done{false};
-  ASSERT_TRUE(shard.Submit(new Task(std::move(f), &done)));
-  ASSERT_TRUE(WaitFor([&] { return done.load(); }));
-}
-
 // Records settlements (shard thread) and whether each was durable then.
 class DurableCheckingDownstream final : public EngineListener {
  public:
@@ -588,16 +543,11 @@ class DurableCheckingDownstream final : public EngineListener {
     if (env_ != nullptr) {
       // The close must be in the durable journal: a recovered engine has it
       // in its outbox (or as settled).
-      std::unique_ptr<MemEnv> crashed = env_->CrashCopy();
       NamedPrincipals names;
       testing::RecordingListener listener;
       Engine engine(EngineOptions{}, &names, &listener);
-      RecoveryOptions ro;
-      ro.env = crashed.get();
-      ro.dir = kShardDir;
-      ro.log = [](const std::string&) {};
       std::vector<std::shared_ptr<const Settlement>> outbox;
-      if (Recover(ro, &engine, &names).ok()) engine.UnsettledSettlements(&outbox);
+      if (RecoverCrashCopy(*env_, &engine, &names)) engine.UnsettledSettlements(&outbox);
       bool found = false;
       for (const auto& o : outbox) found = found || o->auction_id == s->auction_id;
       if (!found) not_durable.fetch_add(1);
@@ -698,7 +648,7 @@ TEST(JournaledShard, AFailedFsyncStopsAcknowledgingForGood) {
   // Whatever was acknowledged is in the journal.
   std::unique_ptr<MemEnv> crashed = env.CrashCopy();
   for (int i = 0; i < 10; ++i) {
-    EXPECT_TRUE(DurablyHasBid(crashed.get(), id, absl::StrCat("ok", i))) << i;
+    EXPECT_TRUE(DurablyHasBid(*crashed, id, absl::StrCat("ok", i))) << i;
   }
 }
 
@@ -725,7 +675,7 @@ TEST(JournaledShard, BatchModeAcknowledgesBeforeTheSyncAndSyncsWithinTheInterval
   ASSERT_TRUE(WaitFor([&] { return env.sync_count() > syncs_before; }));
   shard.Stop();
   std::unique_ptr<MemEnv> crashed = env.CrashCopy();
-  EXPECT_TRUE(DurablyHasBid(crashed.get(), id, "b"));
+  EXPECT_TRUE(DurablyHasBid(*crashed, id, "b"));
 }
 
 TEST(JournaledShard, RestartsFromItsSnapshotWithTheSameStateAndOutbox) {

@@ -26,6 +26,7 @@
 #include "engine/mpsc_ring.h"
 #include "gtest/gtest.h"
 #include "tests/engine/engine_test_util.h"
+#include "tests/engine/shard_test_util.h"
 
 namespace gavel {
 namespace {
@@ -37,17 +38,7 @@ using ::gavel::testing::kBob;
 using ::gavel::testing::kCarol;
 using ::gavel::testing::kSeller;
 using ::gavel::testing::kT0;
-
-// Spins (yielding) until `done()` or 10 s of real time; the result of done().
-template <typename F>
-bool WaitFor(F done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using ::gavel::testing::WaitFor;
 
 // ---------------------------------------------------------------------------
 // MpscRing.

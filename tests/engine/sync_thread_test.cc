@@ -26,44 +26,17 @@
 #include "gtest/gtest.h"
 #include "tests/engine/engine_test_util.h"
 #include "tests/engine/journal_test_util.h"
+#include "tests/engine/shard_test_util.h"
 
 namespace gavel {
 namespace {
 
 using testing::kShardDir;
 using testing::kT0;
+using testing::DurablyHasBid;
 using testing::NamedPrincipals;
-
-template <typename F>
-bool WaitFor(F done, absl::Duration limit = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
-
-// Whether a crash now would keep `key`'s bid (an idempotent repeat of it
-// answers from the recovered bid log).
-bool DurablyHasBid(MemEnv* env, AuctionId auction, const std::string& key) {
-  std::unique_ptr<MemEnv> crashed = env->CrashCopy();
-  NamedPrincipals names;
-  testing::RecordingListener listener;
-  Engine engine(EngineOptions{}, &names, &listener);
-  RecoveryOptions ro;
-  ro.env = crashed.get();
-  ro.dir = kShardDir;
-  ro.log = [](const std::string&) {};
-  if (!Recover(ro, &engine, &names).ok()) return false;
-  PlaceBidCommand probe;
-  probe.auction_id = auction;
-  probe.bidder = testing::kAlice;
-  probe.client_bid_id = key;
-  probe.amount_minor = 1;
-  absl::StatusOr<BidResult> r = engine.PlaceBid(probe, kT0);
-  return r.ok() && r->replayed;
-}
+using testing::RunOn;
+using testing::WaitFor;
 
 // What the tasks of one shard saw.
 struct ShardCounts {
@@ -103,7 +76,7 @@ class DurableBid final : public ShardTask {
     }
     counts_->next_ack.store(run_index_ + 1, std::memory_order_relaxed);
     if (counts_->env != nullptr && run_index_ % 16 == 0 &&
-        !DurablyHasBid(counts_->env, auction_, key_)) {
+        !DurablyHasBid(*counts_->env, auction_, key_)) {
       counts_->acked_not_durable.fetch_add(1);
     }
     counts_->acked.fetch_add(1);
@@ -131,21 +104,18 @@ class CountingDownstream final : public EngineListener {
   std::atomic<int> count{0};
 };
 
-template <typename F>
-void RunOn(Shard& shard, F f) {
-  struct Task final : ShardTask {
-    Task(F fn, std::atomic<bool>* done) : fn(std::move(fn)), done(done) {}
-    void Run(ShardContext& ctx) override {
-      fn(ctx);
-      done->store(true);
-      delete this;
-    }
-    F fn;
-    std::atomic<bool>* done;
-  };
-  std::atomic<bool> done{false};
-  ASSERT_TRUE(shard.Submit(new Task(std::move(f), &done)));
-  ASSERT_TRUE(WaitFor([&] { return done.load(); }));
+// A shard journaling with durability=sync into `env` under kShardDir,
+// quietly; no background compaction (MemEnv: the sync thread is its only
+// user).
+ShardOptions MemEnvSyncOptions(MemEnv* env) {
+  ShardOptions o;
+  o.journal.env = env;
+  o.journal.dir = kShardDir;
+  o.journal.durability = Durability::kSync;
+  o.journal.max_file_age = absl::InfiniteDuration();
+  o.background_compaction = false;
+  o.log = [](const std::string&) {};
+  return o;
 }
 
 void SubmitOrYield(Shard& shard, ShardTask* task) {
@@ -258,14 +228,8 @@ TEST(SyncThread, AcknowledgesOnlyDurableWorkAndAFailedSyncMidStreamIsFinal) {
   NamedPrincipals names;
   ManualClock clock(kT0);
   CountingDownstream downstream;
-  ShardOptions o;
-  o.journal.env = &env;
-  o.journal.dir = kShardDir;
-  o.journal.durability = Durability::kSync;
+  ShardOptions o = MemEnvSyncOptions(&env);
   o.journal.max_file_bytes = 4000;  // rolls too
-  o.journal.max_file_age = absl::InfiniteDuration();
-  o.background_compaction = false;  // MemEnv: the sync thread is its only user
-  o.log = [](const std::string&) {};
   std::atomic<int> failures{0};
   std::atomic<int64_t> syncs_at_failure{-1};
   o.on_journal_failure = [&](const absl::Status&) {
@@ -329,14 +293,8 @@ TEST(SyncThread, AStalledDiskFillsTheRingInsteadOfGrowingTheBacklog) {
   NamedPrincipals names;
   ManualClock clock(kT0);
   CountingDownstream downstream;
-  ShardOptions o;
-  o.journal.env = &env;
-  o.journal.dir = kShardDir;
-  o.journal.durability = Durability::kSync;
-  o.journal.max_file_age = absl::InfiniteDuration();
-  o.background_compaction = false;
+  ShardOptions o = MemEnvSyncOptions(&env);
   o.ring_capacity = 16;
-  o.log = [](const std::string&) {};
   Shard shard(o, &clock, &names, &downstream);
   ASSERT_TRUE(shard.Recover(&names).ok());
   shard.Start();

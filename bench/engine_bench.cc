@@ -49,6 +49,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "bench/bench_util.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
 #include "engine/mpsc_ring.h"
@@ -118,6 +119,14 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
 namespace gavel {
 namespace {
 
+using bench::KeyPool;
+using bench::kBidders;
+using bench::kSeller;
+using bench::kT0;
+using bench::Names;
+using bench::NextRandom;
+using bench::NullListener;
+
 // Bytes malloc holds for the program (arenas + mmapped chunks), headers
 // and alignment included.
 int64_t MallocHeldBytes() {
@@ -137,29 +146,6 @@ inline void CpuRelax() {
 #endif
 }
 
-// splitmix64: cheap enough (a few cycles) to sit inside a timed loop.
-inline uint64_t NextRandom(uint64_t* state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-class Names final : public PrincipalNames {
- public:
-  absl::string_view Name(PrincipalId) const override { return "bidder"; }
-};
-
-class NullListener final : public EngineListener {
- public:
-  void OnEvent(const AuctionEvent&) override {}
-  void OnSettlement(std::shared_ptr<const Settlement>) override {}
-};
-
-const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
-constexpr PrincipalId kSeller = 0;
-constexpr uint32_t kBidders = 1000;  // bidder ids 1..kBidders
-
 AuctionSpec English(absl::Time starts_at, bool long_text = false) {
   AuctionSpec s;
   s.title = "item";
@@ -175,30 +161,6 @@ AuctionSpec English(absl::Time starts_at, bool long_text = false) {
   s.ends_at = starts_at + absl::Hours(24 * 300);
   return s;
 }
-
-// `count` distinct idempotency keys "k<i>", pre-formatted into one buffer so
-// the timed loop neither allocates nor formats.
-class KeyPool {
- public:
-  explicit KeyPool(size_t count) : text_(count * kStride), length_(count) {
-    for (size_t i = 0; i < count; ++i) {
-      char* slot = &text_[i * kStride];
-      slot[0] = 'k';
-      const std::string digits = absl::StrCat(i);
-      std::memcpy(slot + 1, digits.data(), digits.size());
-      length_[i] = static_cast<uint8_t>(1 + digits.size());
-    }
-  }
-  absl::string_view operator[](size_t i) const {
-    return absl::string_view(&text_[i * kStride], length_[i]);
-  }
-  size_t size() const { return length_.size(); }
-
- private:
-  static constexpr size_t kStride = 24;
-  std::vector<char> text_;
-  std::vector<uint8_t> length_;
-};
 
 // An engine with `count` open English auctions, as one shard holds them.
 struct EnglishBook {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "bench/bench_util.h"
 
 namespace gavel::bench {
 namespace {
@@ -23,14 +24,6 @@ constexpr uint32_t kOwners = 1000;
 constexpr uint64_t kDepthTicks = 16;  // limit orders rest 0..15 ticks behind their side's best
 constexpr uint64_t kThroughTicks = 4;  // crossing orders reach 0..4 ticks through the opposite best
 constexpr uint64_t kCrossMaxQuantity = 40;  // crossing orders take 1..40 units
-
-// splitmix64: the same sequence on every machine and compiler.
-uint64_t NextRandom(uint64_t* state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // A deliberately plain book (std::map of FIFO queues, lazy deletion) that
 // follows RULES.md "DOUBLE_CONTINUOUS": the generator's model of what rests,

@@ -1,5 +1,6 @@
 #include "engine/auction.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/status/status.h"
@@ -199,6 +200,17 @@ const AuctionEvent* Auction::closed_event() const {
     if (it->kind == AuctionEvent::Kind::kClosed) return &*it;
   }
   return nullptr;
+}
+
+AuctionEvent Auction::OpenEvent() const {
+  AuctionEvent e;
+  e.auction_id = id_;
+  e.sequence = open_sequence_;
+  e.at = std::max(created_at_, starts_at_);
+  e.kind = AuctionEvent::Kind::kStateChanged;
+  e.state = AuctionState::kOpen;
+  e.price_minor = open_price_minor_;
+  return e;
 }
 
 void Auction::BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* e) const {

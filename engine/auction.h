@@ -243,6 +243,9 @@ class Auction {
   // `bid_count`th accepted bid (fields of other kinds untouched: pass a
   // default or an earlier bid_accepted). REQUIRES: that entry was accepted.
   void BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* e) const;
+  // The kStateChanged OPEN event, at max(created_at, starts_at). REQUIRES:
+  // the auction has opened (the engine set open_sequence_).
+  AuctionEvent OpenEvent() const;
   const IncrementLadder& ladder() const { return *ladder_; }
 
   AuctionView View(bool public_view) const;
@@ -298,14 +301,8 @@ class Auction {
 template <typename Fn>
 bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
   if (open_sequence_ != 0 && open_sequence_ >= from_sequence) {
-    AuctionEvent e;
-    e.auction_id = id_;
-    e.sequence = open_sequence_;
-    e.at = std::max(created_at_, starts_at_);
-    e.kind = AuctionEvent::Kind::kStateChanged;
-    e.state = AuctionState::kOpen;
-    e.price_minor = open_price_minor_;
-    if (!fn(static_cast<const AuctionEvent&>(e))) return false;
+    const AuctionEvent e = OpenEvent();
+    if (!fn(e)) return false;
   }
   // Merge the stored events with the accepted bids; bid_count counts every
   // accepted bid, also those before from_sequence.

@@ -20,8 +20,6 @@ inline uint32_t Value(absl::string_view data) { return Extend(0, data.data(), da
 
 // The table-driven implementation alone (slicing by 8), for tests.
 uint32_t ExtendPortable(uint32_t crc, const char* data, size_t n);
-// Whether Extend uses the CPU instruction.
-bool HardwareAccelerated();
 
 // A stored CRC is masked, so that the CRC of a string that itself embeds
 // CRCs (a journal file inside a snapshot, say) is not degenerate.

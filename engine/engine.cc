@@ -187,14 +187,7 @@ void Engine::Open(Auction& a, absl::Time at) {
   a.open_sequence_ = ++sequence_;
   a.open_price_minor_ = a.Sealed() ? 0 : a.CurrentPrice();
   a.last_sequence_ = a.open_sequence_;
-  AuctionEvent e;
-  e.auction_id = a.id();
-  e.sequence = a.open_sequence_;
-  e.at = at;
-  e.kind = AuctionEvent::Kind::kStateChanged;
-  e.state = AuctionState::kOpen;
-  e.price_minor = a.open_price_minor_;
-  listener_->OnEvent(e);
+  listener_->OnEvent(a.OpenEvent());
   ArmFormatTimer(a);
 }
 
@@ -583,18 +576,16 @@ const Auction* Engine::Find(AuctionId id) const {
 }
 
 void Engine::ListAuctions(const ListFilter& f, std::vector<AuctionView>* out) const {
-  std::vector<const Auction*> match;
-  for (const auto& a : auctions_) {
+  size_t n = 0;
+  for (const auto& a : auctions_) {  // in id order
+    if (n == f.limit) break;
     if (a == nullptr || a->id() <= f.after) continue;
     if (f.state != AuctionState::kUnspecified && a->state() != f.state) continue;
     if (f.format != Format::kUnspecified && a->format() != f.format) continue;
     if (f.seller != kNoPrincipal && a->seller() != f.seller) continue;
-    match.push_back(a.get());
+    out->push_back(a->View(/*public_view=*/true));
+    ++n;
   }
-  const size_t n = std::min(match.size(), f.limit);
-  std::partial_sort(match.begin(), match.begin() + n, match.end(),
-                    [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
-  for (size_t i = 0; i < n; ++i) out->push_back(match[i]->View(/*public_view=*/true));
 }
 
 // ---------------------------------------------------------------- journal
@@ -734,18 +725,13 @@ class Dump {
 }  // namespace
 
 void Engine::UnsettledSettlements(std::vector<std::shared_ptr<const Settlement>>* out) const {
-  std::vector<const Auction*> pending;
-  for (const auto& a : auctions_) {
+  for (const auto& a : auctions_) {  // in id order
     if (a == nullptr) continue;
     const AuctionState s = a->state();
-    if ((s == AuctionState::kClosed || s == AuctionState::kCancelled) &&
-        Live(*a, committed_cancelled_)) {
-      pending.push_back(a.get());
+    if ((s != AuctionState::kClosed && s != AuctionState::kCancelled) ||
+        !Live(*a, committed_cancelled_)) {
+      continue;
     }
-  }
-  std::sort(pending.begin(), pending.end(),
-            [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
-  for (const Auction* a : pending) {
     const AuctionEvent* closed = a->closed_event();
     if (closed != nullptr && closed->settlement != nullptr) out->push_back(closed->settlement);
   }
@@ -758,19 +744,15 @@ size_t Engine::live_auction_count() const {
 }
 
 std::string Engine::StateHash() const {
-  std::vector<const Auction*> live;
-  for (const auto& a : auctions_) {
-    if (a != nullptr && Live(*a, committed_cancelled_)) live.push_back(a.get());
-  }
-  std::sort(live.begin(), live.end(),
-            [](const Auction* x, const Auction* y) { return x->id() < y->id(); });
   Dump d;
   // Not next_local_id_: a restart may raise it to PostgreSQL's highest id
   // (EngineOptions::auction_id_floor), which is not the journal's to say.
   d.Int(static_cast<int64_t>(sequence_));
   std::string spec;
   std::vector<Fill> fills;
-  for (const Auction* a : live) {
+  for (const auto& slot : auctions_) {  // in id order
+    if (slot == nullptr || !Live(*slot, committed_cancelled_)) continue;
+    const Auction* a = slot.get();
     d.Str("auction");
     JournalRecord create;  // the spec, encoded once and exactly
     create.type = RecordType::kCreateAuction;

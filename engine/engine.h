@@ -226,7 +226,8 @@ class Engine {
   // A shard's ids are dense (local number * shard_count + shard_index, the
   // local number counting up), so auctions sit in a vector indexed by local
   // number - local_base_. Null: never created here (an id of an earlier run),
-  // or settled and dropped by a snapshot.
+  // or settled and dropped by a snapshot. Hence in id order: lists, the
+  // outbox and the state hash walk it without sorting.
   std::vector<std::unique_ptr<Auction>> auctions_;
   uint64_t local_base_ = 0;
   size_t auction_count_ = 0;

@@ -23,10 +23,6 @@ JournalRecord HeaderRecord(FileKind kind, uint64_t number, uint32_t shard_index,
   return h;
 }
 
-std::string PathIn(const std::string& dir, absl::string_view name) {
-  return absl::StrCat(dir, "/", name);
-}
-
 }  // namespace
 
 absl::string_view DurabilityName(Durability d) {
@@ -90,7 +86,6 @@ absl::Status Journal::OpenFile(uint64_t number, absl::Time now) {
   if (absl::Status st = file_->Append(header); !st.ok()) return Fail(st);
   file_bytes_ = header.size();
   if (absl::Status st = file_->Sync(); !st.ok()) return Fail(st);
-  ++syncs_;
   // The file's directory entry must be durable before a record in it is
   // acknowledged.
   if (absl::Status st = env_->SyncDir(options_.dir); !st.ok()) return Fail(st);
@@ -107,14 +102,12 @@ absl::Status Journal::Fail(absl::Status status) {
 void Journal::Append(const JournalRecord& record) {
   if (!failure_.ok()) return;
   AppendFrame(record, &buffer_);
-  ++records_;
   ++file_records_;
 }
 
 void Journal::AppendFramed(absl::string_view framed, uint64_t count) {
   if (!failure_.ok()) return;
   buffer_.append(framed.data(), framed.size());
-  records_ += count;
   file_records_ += count;
 }
 
@@ -138,7 +131,6 @@ absl::Status Journal::Sync() {
   if (!failure_.ok()) return failure_;
   if (!unsynced_) return absl::OkStatus();
   if (absl::Status st = file_->Sync(); !st.ok()) return Fail(st);
-  ++syncs_;
   unsynced_ = false;
   return absl::OkStatus();
 }

@@ -105,10 +105,6 @@ class Journal final : public CommandLog {
   const absl::Status& failure() const { return failure_; }
   uint64_t file_number() const { return file_number_; }
   const std::string& file_path() const { return path_; }
-  const JournalOptions& options() const { return options_; }
-  // Records appended, and fdatasyncs done, since Open (statistics).
-  uint64_t records() const { return records_; }
-  uint64_t syncs() const { return syncs_; }
 
  private:
   explicit Journal(JournalOptions options);
@@ -126,8 +122,6 @@ class Journal final : public CommandLog {
   std::string buffer_;
   bool unsynced_ = false;
   absl::Status failure_;
-  uint64_t records_ = 0;
-  uint64_t syncs_ = 0;
 };
 
 // What a compaction did.

@@ -136,4 +136,8 @@ bool ParseSnapshotFileName(absl::string_view name, uint64_t* number) {
   return ParseNumbered(name, "snapshot-", ".snap", number);
 }
 
+std::string PathIn(const std::string& dir, absl::string_view name) {
+  return absl::StrCat(dir, "/", name);
+}
+
 }  // namespace gavel

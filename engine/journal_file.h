@@ -51,6 +51,8 @@ std::string SnapshotFileName(uint64_t number);
 // False when `name` is not of that form.
 bool ParseJournalFileName(absl::string_view name, uint64_t* number);
 bool ParseSnapshotFileName(absl::string_view name, uint64_t* number);
+// DIR/NAME.
+std::string PathIn(const std::string& dir, absl::string_view name);
 
 }  // namespace gavel
 

@@ -13,10 +13,6 @@
 namespace gavel {
 namespace {
 
-std::string PathIn(const std::string& dir, absl::string_view name) {
-  return absl::StrCat(dir, "/", name);
-}
-
 class Recovery {
  public:
   Recovery(const RecoveryOptions& options, Engine* engine, PrincipalResolver* principals)
@@ -139,7 +135,8 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
     const std::string path = PathIn(dir, SnapshotFileName(*it));
     absl::StatusOr<std::string> data = env_->ReadFile(path);
     if (!data.ok()) return data.status();
-    ScanResult scan = ScanFrames(*data);
+    snapshot_data = *std::move(data);
+    ScanResult scan = ScanFrames(snapshot_data);  // views into snapshot_data
     absl::Status st = CheckSnapshot(path, scan, *it);
     if (st.code() == absl::StatusCode::kFailedPrecondition) return st;
     if (!st.ok()) {
@@ -148,8 +145,7 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
       continue;
     }
     base = *it;
-    snapshot_data = *std::move(data);
-    snapshot_scan = ScanFrames(snapshot_data);  // views into snapshot_data
+    snapshot_scan = std::move(scan);
     break;
   }
   if (base == 0 && !snapshot_problem.ok() && (journals.empty() || journals.front() != 1)) {

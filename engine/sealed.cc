@@ -63,11 +63,10 @@ CloseOutcome SealedAuction::Close(absl::Time /*at*/) {
     out.outcome = SettlementOutcome::kUnsoldNoBids;
     return out;
   }
-  const AuctionSpec s = spec();  // once per close
   std::vector<SealedBid> ranked = standing_;
   RankBids(order_, &ranked);
   std::vector<Allocation> won;
-  Allocate(order_, ranked, IsMultiUnit(s.format) ? s.quantity : 1, s.reserve_price_minor, &won);
+  Allocate(order_, ranked, IsMultiUnit(format()) ? quantity() : 1, reserve_price_minor(), &won);
   if (won.empty()) {
     out.outcome = SettlementOutcome::kUnsoldReserveNotMet;
     return out;
@@ -75,10 +74,10 @@ CloseOutcome SealedAuction::Close(absl::Time /*at*/) {
 
   // What each winner pays.
   int64_t shared_price = 0;  // 0: each pays their own bid
-  if (s.format == Format::kSealedSecondPrice) {
+  if (format() == Format::kSealedSecondPrice) {
     const int64_t second = ranked.size() > 1 ? ranked[1].price_minor : 0;
-    shared_price = std::max({second, s.reserve_price_minor, s.start_price_minor});
-  } else if (s.format == Format::kMultiUnitUniform) {
+    shared_price = std::max({second, reserve_price_minor(), start_price_minor()});
+  } else if (format() == Format::kMultiUnitUniform) {
     shared_price = ranked[won.back().rank].price_minor;  // the lowest winning price
   }
   out.outcome = SettlementOutcome::kSold;

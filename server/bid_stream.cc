@@ -48,19 +48,8 @@ void BidStreamReactor::Submit(uint64_t n) {
     reads_done_.store(true, std::memory_order_seq_cst);
     Complete(n);
   };
-  absl::StatusOr<AuctionId> id = ParseAuctionId(req.auction_id());
+  absl::StatusOr<AuctionId> id = CheckBidRequest(req);
   if (!id.ok()) return refuse(ToGrpc(id.status()));
-  if (req.client_bid_id().empty() || req.client_bid_id().size() > 128) {
-    return refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                               "client_bid_id: is required, at most 128 bytes"));
-  }
-  if (req.quantity() < 0) {
-    return refuse(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "quantity: must not be negative"));
-  }
-  if (!v1::Side_IsValid(req.side())) {
-    return refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "side: unknown value"));
-  }
   submitted_.store(n + 1, std::memory_order_release);
   refs_.fetch_add(1, std::memory_order_relaxed);
   const AuctionId auction_id = *id;
@@ -70,19 +59,8 @@ void BidStreamReactor::Submit(uint64_t n) {
       runtime_->ForAuction(auction_id),
       [this, n, auction_id, bidder](ShardContext& c) {
         Slot& s = slots_[n % kWindow];
-        PlaceBidCommand cmd;
-        cmd.auction_id = auction_id;
-        cmd.bidder = bidder;
-        cmd.client_bid_id = s.request.client_bid_id();
-        cmd.amount_minor = s.request.amount_minor();
-        cmd.quantity = s.request.quantity() == 0 ? 1 : s.request.quantity();
-        cmd.side = static_cast<Side>(s.request.side());
-        cmd.immediate_or_cancel = s.request.immediate_or_cancel();
-        absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
-        if (!result.ok()) return ToGrpc(result.status());
-        BidResultToProto(*result, &s.response);
-        s.response.set_client_bid_id(s.request.client_bid_id());
-        return grpc::Status::OK;
+        return ToGrpc(
+            PlaceBidFromRequest(s.request, auction_id, bidder, c.engine, c.now, &s.response));
       },
       [this, n](grpc::Status status) {
         if (!status.ok()) {

@@ -61,6 +61,38 @@ absl::Status CheckDuration(absl::string_view field, const google::protobuf::Dura
 
 }  // namespace
 
+absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req) {
+  absl::StatusOr<AuctionId> id = ParseAuctionId(req.auction_id());
+  if (!id.ok()) return id.status();
+  if (req.client_bid_id().empty()) {
+    return absl::InvalidArgumentError("client_bid_id: is required (an idempotency key)");
+  }
+  if (req.client_bid_id().size() > 128) {
+    return absl::InvalidArgumentError("client_bid_id: at most 128 bytes");
+  }
+  if (req.quantity() < 0) return absl::InvalidArgumentError("quantity: must not be negative");
+  if (!v1::Side_IsValid(req.side())) return absl::InvalidArgumentError("side: unknown value");
+  return id;
+}
+
+absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
+                                 PrincipalId bidder, Engine& engine, absl::Time now,
+                                 v1::PlaceBidResponse* out) {
+  PlaceBidCommand cmd;
+  cmd.auction_id = auction_id;
+  cmd.bidder = bidder;
+  cmd.client_bid_id = req.client_bid_id();
+  cmd.amount_minor = req.amount_minor();
+  cmd.quantity = req.quantity() == 0 ? 1 : req.quantity();
+  cmd.side = static_cast<Side>(req.side());
+  cmd.immediate_or_cancel = req.immediate_or_cancel();
+  absl::StatusOr<BidResult> result = engine.PlaceBid(cmd, now);
+  if (!result.ok()) return result.status();
+  BidResultToProto(*result, out);
+  out->set_client_bid_id(req.client_bid_id());
+  return absl::OkStatus();
+}
+
 absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now,
                              AuctionSpec* spec) {
   if (req.request_id().empty()) return Invalid("request_id", "is required (an idempotency key)");

@@ -22,6 +22,15 @@ absl::Time FromProto(const google::protobuf::Timestamp& t);
 void ToProto(absl::Duration d, google::protobuf::Duration* out);
 absl::Duration FromProto(const google::protobuf::Duration& d);
 
+// The checks of a bid that need no engine state (InvalidArgument naming the
+// field); the auction it names. PlaceBid and BidStream both use it.
+absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req);
+// Places a bid CheckBidRequest accepted, for `bidder`, and fills `out`.
+// Runs on the auction's shard thread.
+absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
+                                 PrincipalId bidder, Engine& engine, absl::Time now,
+                                 v1::PlaceBidResponse* out);
+
 // Checks the request's fields (InvalidArgument naming the first bad field)
 // and resolves relative times against `now` into an absolute spec. The
 // engine validates the rules of the format itself.

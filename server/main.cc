@@ -47,16 +47,6 @@ ABSL_FLAG(absl::Duration, shard_spin, absl::Microseconds(30),
           "how long an idle shard polls for work before it sleeps: waking a sleeping thread "
           "costs tens of microseconds, polling costs CPU (0s: sleep at once)");
 
-namespace {
-
-void Log(const std::string& line) {
-  std::fprintf(stderr, "%s gavel-server: %s\n",
-               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
-               line.c_str());
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "gavel-server --postgres=CONNINFO --tokens=FILE [--listen=127.0.0.1:50051] [--shards=N] "
@@ -77,23 +67,23 @@ int main(int argc, char** argv) {
   options.shards = absl::GetFlag(FLAGS_shards);
   options.shard_spin = absl::GetFlag(FLAGS_shard_spin);
   if (options.shard_spin < absl::ZeroDuration() || options.shard_spin > absl::Milliseconds(10)) {
-    Log("error: --shard_spin must be between 0s and 10ms");
+    gavel::ServerLog("error: --shard_spin must be between 0s and 10ms");
     return 2;
   }
   if (!gavel::ParseDurability(absl::GetFlag(FLAGS_durability), &options.durability)) {
-    Log("error: --durability must be sync, batch or none");
+    gavel::ServerLog("error: --durability must be sync, batch or none");
     return 2;
   }
   options.batch_interval = absl::GetFlag(FLAGS_durability_batch_interval);
   if (absl::GetFlag(FLAGS_journal_file_mb) < 1) {
-    Log("error: --journal_file_mb must be at least 1");
+    gavel::ServerLog("error: --journal_file_mb must be at least 1");
     return 2;
   }
   options.journal_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
   options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
   options.outbox_alarm = absl::GetFlag(FLAGS_outbox_alarm);
   if (options.data_dir.empty()) {
-    Log("error: --data_dir is required: the journal keeps every acknowledged command");
+    gavel::ServerLog("error: --data_dir is required: the journal keeps every acknowledged command");
     return 2;
   }
   // A failed journal write or fdatasync: that shard acknowledges nothing
@@ -101,61 +91,61 @@ int main(int argc, char** argv) {
   // exit non-zero. The failed fsync is never retried.
   static std::atomic<bool> journal_failed{false};
   options.on_journal_failure = [](uint32_t shard, const absl::Status& status) {
-    Log(absl::StrCat("FATAL: shard ", shard, ": journal failure: ", status.message(),
+    gavel::ServerLog(absl::StrCat("FATAL: shard ", shard, ": journal failure: ", status.message(),
                      "; shutting down (a failed fsync is never retried; restart to recover "
                      "from the journal)"));
     if (!journal_failed.exchange(true)) kill(getpid(), SIGTERM);
   };
   const std::string tokens_path = absl::GetFlag(FLAGS_tokens);
   if (tokens_path.empty()) {
-    Log("error: --tokens=FILE is required (lines `TOKEN PRINCIPAL ROLE`)");
+    gavel::ServerLog("error: --tokens=FILE is required (lines `TOKEN PRINCIPAL ROLE`)");
     return 2;
   }
   if (options.postgres.empty()) {
-    Log("error: --postgres=CONNINFO is required: settlements are kept in PostgreSQL");
+    gavel::ServerLog("error: --postgres=CONNINFO is required: settlements are kept in PostgreSQL");
     return 2;
   }
   if (options.shards == 0) options.shards = std::max(1u, std::thread::hardware_concurrency());
   if (options.shards > 256) {
-    Log("error: --shards must be between 1 and 256");
+    gavel::ServerLog("error: --shards must be between 1 and 256");
     return 2;
   }
   absl::StatusOr<gavel::TokenTable> tokens = gavel::TokenTable::Load(tokens_path);
   if (!tokens.ok()) {
-    Log(absl::StrCat("error: ", tokens.status().message()));
+    gavel::ServerLog(absl::StrCat("error: ", tokens.status().message()));
     return 2;
   }
   const size_t token_count = tokens->size();
   absl::StatusOr<std::unique_ptr<gavel::GavelServer>> server =
       gavel::GavelServer::Start(options, *std::move(tokens));
   if (!server.ok()) {
-    Log(absl::StrCat("error: ", server.status().message()));
+    gavel::ServerLog(absl::StrCat("error: ", server.status().message()));
     return 1;
   }
-  Log(absl::StrCat("listening on 127.0.0.1:", (*server)->port(), " (", options.listen, "), ",
+  gavel::ServerLog(absl::StrCat("listening on 127.0.0.1:", (*server)->port(), " (", options.listen, "), ",
                    options.shards, " shard(s), ", token_count, " token(s), durability=",
                    gavel::DurabilityName(options.durability), ", data dir ", options.data_dir));
 
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    Log(absl::StrCat("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
+    gavel::ServerLog(absl::StrCat("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
     (*server)->Shutdown();
   });
   (*server)->Wait();
   signals.join();
   if (journal_failed.load()) {
-    Log("stopped after a journal failure: exiting with status 1");
+    gavel::ServerLog("stopped after a journal failure: exiting with status 1");
     return 1;
   }
   const size_t pending = (*server)->PendingSettlements();
   if (pending > 0) {
     // They are in the journal's outbox and are written at the next start.
-    Log(absl::StrCat("stopped cleanly; ", pending,
+    gavel::ServerLog(absl::StrCat("stopped cleanly; ", pending,
                      " settlement(s) not yet in PostgreSQL stay in the journal and are written "
                      "at the next start"));
     return 0;
   }
-  Log("stopped cleanly");
+  gavel::ServerLog("stopped cleanly");
   return 0;
 }

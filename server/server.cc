@@ -74,14 +74,6 @@ class InternPrincipals final : public PrincipalResolver {
   Principals* principals_;
 };
 
-void DefaultLog(const std::string& line) {
-  const std::string out =
-      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
-                   " gavel-server: ", line, "\n");
-  std::fwrite(out.data(), 1, out.size(), stderr);
-  std::fflush(stderr);
-}
-
 // Takes DATA_DIR/LOCK (flock), so that two servers never journal into one
 // directory; the lock dies with the process. Returns the descriptor.
 absl::StatusOr<int> LockDataDir(const std::string& dir) {
@@ -136,7 +128,7 @@ struct GavelServer::Impl {
     if (options.log) {
       options.log(line);
     } else {
-      DefaultLog(line);
+      ServerLog(line);
     }
   }
   // Logs the outbox depth and sets the "gavel.outbox" health status, until
@@ -298,7 +290,6 @@ void GavelServer::Impl::Monitor() {
   }
 }
 
-bool GavelServer::journaled() const { return !impl_->options.data_dir.empty(); }
 
 int GavelServer::port() const { return impl_->port; }
 
@@ -334,6 +325,14 @@ void GavelServer::Shutdown() {
 
 void GavelServer::Wait() {
   impl_->shutdown_done.wait(false, std::memory_order_acquire);
+}
+
+void ServerLog(const std::string& line) {
+  const std::string out =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
+                   " gavel-server: ", line, "\n");
+  std::fwrite(out.data(), 1, out.size(), stderr);
+  std::fflush(stderr);
 }
 
 }  // namespace gavel

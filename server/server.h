@@ -64,8 +64,6 @@ class GavelServer {
   void Wait();
   // Settlements not yet committed to PostgreSQL (the outbox depth).
   size_t PendingSettlements() const;
-  // Whether the server journals (a data directory was given).
-  bool journaled() const;
 
   struct Impl;
 
@@ -73,6 +71,10 @@ class GavelServer {
   explicit GavelServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Writes `line` to stderr as "2026-11-24T10:00:00Z gavel-server: LINE": the
+// log of ServerOptions::log's default, and of gavel-server's own messages.
+void ServerLog(const std::string& line);
 
 }  // namespace gavel
 

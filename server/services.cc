@@ -211,36 +211,16 @@ grpc::ServerUnaryReactor* BidderServiceImpl::PlaceBid(grpc::CallbackServerContex
                                                       v1::PlaceBidResponse* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
-  absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
+  absl::StatusOr<AuctionId> id = CheckBidRequest(*request);
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));
-  if (request->client_bid_id().empty()) {
-    return FinishNow(context, Invalid("client_bid_id: is required (an idempotency key)"));
-  }
-  if (request->client_bid_id().size() > 128) {
-    return FinishNow(context, Invalid("client_bid_id: at most 128 bytes"));
-  }
-  if (request->quantity() < 0) return FinishNow(context, Invalid("quantity: must not be negative"));
-  if (!v1::Side_IsValid(request->side())) return FinishNow(context, Invalid("side: unknown value"));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const PrincipalId bidder = caller->principal;
   const AuctionId auction_id = *id;
   const bool queued = ctx_.runtime->RunCommand(
       ctx_.runtime->ForAuction(auction_id),
       [=](ShardContext& c) {
-        PlaceBidCommand cmd;
-        cmd.auction_id = auction_id;
-        cmd.bidder = bidder;
-        cmd.client_bid_id = request->client_bid_id();
-        cmd.amount_minor = request->amount_minor();
-        cmd.quantity = request->quantity() == 0 ? 1 : request->quantity();
-        cmd.side = static_cast<Side>(request->side());
-        cmd.immediate_or_cancel = request->immediate_or_cancel();
-        absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
-        if (result.ok()) {
-          BidResultToProto(*result, response);
-          response->set_client_bid_id(request->client_bid_id());
-        }
-        return ToGrpc(result.status());
+        return ToGrpc(
+            PlaceBidFromRequest(*request, auction_id, bidder, c.engine, c.now, response));
       },
       Answer(reactor));
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));

@@ -5,17 +5,17 @@
 #   cli_e2e.sh BIN_DIR CONNINFO_FILE
 set -euo pipefail
 BIN=$1
-PG_SH="$(cd "$(dirname "$0")/../../scripts" && pwd)/pg.sh"
+source "$(dirname "$0")/lib.sh"
 # A schema of its own in the shared test cluster: tests that run beside this one
 # (ctest -j) then never see its auctions, nor it theirs.
 SCHEMA=e2e_cli_$$
 BASE_CONNINFO=$(cat "$2")
 CONNINFO=$("$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA")
 WORK=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SERVER_PID=""
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID"; fi
+  kill_if_running "$SERVER_PID"
   rm -rf "$WORK"
   "$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA" --drop >/dev/null 2>&1 || true
 }
@@ -34,11 +34,8 @@ TOKENS
   --tokens="$WORK/tokens" --data_dir="$WORK/data" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 gavel() { "$BIN/clients/gavel" --server "127.0.0.1:$PORT" "$@"; }
-for _ in $(seq 1 100); do
-  gavel --token e2e-audit auction list >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited at start"
-  sleep 0.1
-done
+wait_for_server "$BIN" "$PORT" e2e-audit "$SERVER_PID" ||
+  fail "the server exited at start or did not answer within 30 s"
 
 # Each run has its own request id as well.
 RUN=$RANDOM$RANDOM

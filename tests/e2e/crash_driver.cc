@@ -75,6 +75,19 @@ bool Retryable(const grpc::Status& st) {
          st.error_code() == grpc::StatusCode::CANCELLED;
 }
 
+// Calls `call()` until it succeeds, fails for good, or 50 tries 100 ms
+// apart have passed (the server restarting, PostgreSQL catching up).
+template <typename F>
+grpc::Status Retry(F call) {
+  grpc::Status st;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    st = call();
+    if (st.ok() || !Retryable(st)) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return st;
+}
+
 // Test-client bookkeeping (not server code): a mutex is fine here.
 class Out {
  public:
@@ -351,12 +364,7 @@ int Verify(const std::string& server, const std::string& acks_path, int timeout_
     v1::VerifySettlementRequest vreq;
     vreq.set_auction_id(id);
     v1::VerifySettlementResponse vresp;
-    grpc::Status vst;
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      vst = audit->VerifySettlement(vreq, &vresp);
-      if (vst.ok() || !Retryable(vst)) break;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    const grpc::Status vst = Retry([&] { return audit->VerifySettlement(vreq, &vresp); });
     if (!vst.ok() || !vresp.valid()) {
       ++chain_failures;
       std::fprintf(stderr, "verify: the hash chain of %s does not verify\n", id.c_str());
@@ -372,12 +380,7 @@ int Verify(const std::string& server, const std::string& acks_path, int timeout_
     req.set_page_size(500);
     req.set_page_token(token);
     v1::ListSettlementsResponse resp;
-    grpc::Status lst;
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      lst = audit->ListSettlements(req, &resp);
-      if (lst.ok() || !Retryable(lst)) break;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    const grpc::Status lst = Retry([&] { return audit->ListSettlements(req, &resp); });
     if (!lst.ok()) {
       std::fprintf(stderr, "verify: listing settlements failed: %s\n", lst.error_message().c_str());
       listed.clear();

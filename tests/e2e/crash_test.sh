@@ -14,7 +14,7 @@
 #   crash_test.sh BIN_DIR CONNINFO_FILE [KILLS] [SHARDS]
 set -euo pipefail
 BIN=$1
-PG_SH="$(cd "$(dirname "$0")/../../scripts" && pwd)/pg.sh"
+source "$(dirname "$0")/lib.sh"
 # A schema of its own in the shared test cluster: tests that run beside this one
 # (ctest -j) then never see its auctions, nor it theirs.
 SCHEMA=e2e_crash_$$
@@ -23,13 +23,13 @@ CONNINFO=$("$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA")
 KILLS=${3:-5}
 SHARDS=${4:-2}
 WORK=$(mktemp -d /tmp/gavel-crash.XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SERVER_PID=""
 DRIVER_PID=""
 cleanup() {
   touch "$WORK/stop" 2>/dev/null || true
-  if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then kill -KILL "$DRIVER_PID"; fi
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID"; fi
+  kill_if_running "$DRIVER_PID"
+  kill_if_running "$SERVER_PID"
   if [ -z "${GAVEL_KEEP_WORK:-}" ]; then
     rm -rf "$WORK"
     "$PG_SH" schema "$BASE_CONNINFO" "$SCHEMA" --drop >/dev/null 2>&1 || true
@@ -56,15 +56,8 @@ start_server() {
     --tokens="$WORK/tokens" --data_dir="$WORK/data" --shards="$SHARDS" --durability=sync \
     --journal_file_mb=1 >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    if "$BIN/clients/gavel" --server "127.0.0.1:$PORT" --token crash-audit auction list \
-      >/dev/null 2>&1; then
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start"
-    sleep 0.1
-  done
-  fail "the server did not answer within 30 s"
+  wait_for_server "$BIN" "$PORT" crash-audit "$SERVER_PID" ||
+    fail "the server exited at start or did not answer within 30 s"
 }
 
 # Random moments: 0.5 to 2.5 s apart.

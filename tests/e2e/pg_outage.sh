@@ -18,17 +18,15 @@ PG_SH=$2
 WORK=$(mktemp -d /tmp/gavel-outage.XXXXXX)
 chmod 0755 "$WORK"
 PGDIR="$WORK/pg"
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+source "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 PGPORT=$(free_port)
 SERVER_PID=""
 DRIVER_PID=""
 cleanup() {
   touch "$WORK/stop" 2>/dev/null || true
-  if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then kill -KILL "$DRIVER_PID"; fi
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID"; fi
+  kill_if_running "$DRIVER_PID"
+  kill_if_running "$SERVER_PID"
   "$PG_SH" stop "$PGDIR" --remove >/dev/null 2>&1 || true
   if [ -z "${GAVEL_KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
@@ -51,12 +49,8 @@ CONNINFO=$("$PG_SH" start "$PGDIR" --port "$PGPORT" | tail -n 1)
   --tokens="$WORK/tokens" --data_dir="$WORK/data" --shards=2 --durability=sync \
   --outbox_alarm=5 >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 300); do
-  "$BIN/clients/gavel" --server "127.0.0.1:$PORT" --token crash-audit auction list \
-    >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start"
-  sleep 0.1
-done
+wait_for_server "$BIN" "$PORT" crash-audit "$SERVER_PID" ||
+  fail "the server exited at start or did not answer within 30 s"
 "$BIN/tests/e2e/crash_driver" load "127.0.0.1:$PORT" "$WORK/acks" "$WORK/stop" 4 \
   2>"$WORK/driver.log" &
 DRIVER_PID=$!

@@ -43,7 +43,7 @@ ABSL_FLAG(uint32_t, shards, 0,
           "number of engine shards, each a thread owning its auctions (0: one per hardware "
           "thread)");
 
-ABSL_FLAG(absl::Duration, shard_spin, absl::Microseconds(30),
+ABSL_FLAG(absl::Duration, shard_spin, gavel::ServerOptions().shard_spin,
           "how long an idle shard polls for work before it sleeps: waking a sleeping thread "
           "costs tens of microseconds, polling costs CPU (0s: sleep at once)");
 
@@ -70,17 +70,17 @@ int main(int argc, char** argv) {
     gavel::ServerLog("error: --shard_spin must be between 0s and 10ms");
     return 2;
   }
-  if (!gavel::ParseDurability(absl::GetFlag(FLAGS_durability), &options.durability)) {
+  if (!gavel::ParseDurability(absl::GetFlag(FLAGS_durability), &options.journal.durability)) {
     gavel::ServerLog("error: --durability must be sync, batch or none");
     return 2;
   }
-  options.batch_interval = absl::GetFlag(FLAGS_durability_batch_interval);
+  options.journal.batch_interval = absl::GetFlag(FLAGS_durability_batch_interval);
   if (absl::GetFlag(FLAGS_journal_file_mb) < 1) {
     gavel::ServerLog("error: --journal_file_mb must be at least 1");
     return 2;
   }
-  options.journal_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
-  options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
+  options.journal.max_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
+  options.journal.max_file_age = absl::GetFlag(FLAGS_snapshot_interval);
   options.outbox_alarm = absl::GetFlag(FLAGS_outbox_alarm);
   if (options.data_dir.empty()) {
     gavel::ServerLog("error: --data_dir is required: the journal keeps every acknowledged command");
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
   }
   gavel::ServerLog(absl::StrCat("listening on 127.0.0.1:", (*server)->port(), " (", options.listen, "), ",
                    options.shards, " shard(s), ", token_count, " token(s), durability=",
-                   gavel::DurabilityName(options.durability), ", data dir ", options.data_dir));
+                   gavel::DurabilityName(options.journal.durability), ", data dir ", options.data_dir));
 
   std::thread signals([&] {
     int sig = 0;

@@ -79,7 +79,7 @@ class CommandTask final : public ShardTask {
 struct RuntimeOptions {
   uint32_t shards = 1;
   size_t ring_capacity = 1 << 16;
-  absl::Duration spin_before_park = absl::Microseconds(30);  // see ShardOptions
+  absl::Duration spin_before_park = ShardOptions().spin_before_park;
   uint64_t auction_id_floor = 0;  // new auction ids are numbered above it
   // The data directory; each shard journals under DATA_DIR/shard-N. Empty:
   // no journal (nothing survives a restart).

@@ -209,10 +209,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   ro.spin_before_park = impl->options.shard_spin;
   ro.auction_id_floor = auction_id_floor;
   ro.data_dir = impl->options.data_dir;
-  ro.journal.durability = impl->options.durability;
-  ro.journal.batch_interval = impl->options.batch_interval;
-  ro.journal.max_file_bytes = impl->options.journal_file_bytes;
-  ro.journal.max_file_age = impl->options.snapshot_interval;
+  ro.journal = impl->options.journal;
   Impl* raw = impl.get();
   ro.log = [raw](const std::string& line) { raw->Log(line); };
   ro.on_journal_failure = impl->options.on_journal_failure;

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "engine/clock.h"
 #include "engine/journal.h"
+#include "engine/shard.h"
 #include "server/auth.h"
 
 namespace gavel {
@@ -26,13 +27,11 @@ struct ServerOptions {
   size_t ring_capacity = 1 << 16;
   // How long an idle shard polls its ring before it parks (see
   // ShardOptions::spin_before_park); 0: park at once.
-  absl::Duration shard_spin = absl::Microseconds(30);
+  absl::Duration shard_spin = ShardOptions().spin_before_park;
   const Clock* clock = nullptr;  // null: the system clock
-  // The journal: durability mode, file size and age limits (engine/journal.h).
-  Durability durability = Durability::kSync;
-  absl::Duration batch_interval = absl::Milliseconds(5);
-  uint64_t journal_file_bytes = 64u << 20;
-  absl::Duration snapshot_interval = absl::Minutes(10);
+  // The journal: durability mode, file size and age limits (engine/journal.h;
+  // the directory and shard fields are set per shard).
+  JournalOptions journal;
   // Health: the service "gavel.outbox" is NOT_SERVING while more settlements
   // than this wait for PostgreSQL; the depth is logged every
   // outbox_log_interval while it is not zero.

@@ -331,9 +331,7 @@ void Shard::EndBatch(absl::Time now) {
   }
   if (sync_thread_mode()) return HandOver(now);
   if (journal_failed_.load(std::memory_order_relaxed)) {
-    for (ShardTask* t : awaiting_ack_) t->Abandon();
-    awaiting_ack_.clear();
-    awaiting_sync_.clear();  // never durable: must not reach PostgreSQL
+    AbandonWaiting();
     return;
   }
   if (absl::Status st = journal_->Write(); !st.ok()) {
@@ -359,18 +357,14 @@ void Shard::EndBatch(absl::Time now) {
     }
     last_sync_ = now;
     ForwardSettlements();
-    compact_upto_.store(journal_->file_number(), std::memory_order_release);
-    compactor_signal_.fetch_add(1, std::memory_order_release);
-    compactor_signal_.notify_all();
+    RequestCompaction(journal_->file_number());
   }
 }
 
 void Shard::HandOver(absl::Time now) {
   if (journal_failed_.load(std::memory_order_acquire)) {
     // The sync thread failed: nothing becomes durable any more.
-    for (ShardTask* t : awaiting_ack_) t->Abandon();
-    awaiting_ack_.clear();
-    awaiting_sync_.clear();
+    AbandonWaiting();
     log_buffer_.bytes.clear();
     log_buffer_.records = 0;
     if (open_batch_ != nullptr) {
@@ -476,9 +470,7 @@ void Shard::SyncGroup(std::vector<SyncBatch*>& group) {
     if (absl::Status roll = journal_->Roll(last.counters, last.now); !roll.ok()) {
       FailJournal(roll, 0);
     } else {
-      compact_upto_.store(journal_->file_number(), std::memory_order_release);
-      compactor_signal_.fetch_add(1, std::memory_order_release);
-      compactor_signal_.notify_all();
+      RequestCompaction(journal_->file_number());
     }
   }
   for (SyncBatch* b : group) Recycle(b);
@@ -514,9 +506,19 @@ void Shard::FailJournal(const absl::Status& status, size_t abandoning) {
   // mode) abandons its tasks only once the callback has run.
   journal_failed_.store(true, std::memory_order_release);
   if (sync_thread_mode()) return;  // awaiting_ack_ belongs to the shard thread
+  AbandonWaiting();
+}
+
+void Shard::AbandonWaiting() {
   for (ShardTask* t : awaiting_ack_) t->Abandon();
   awaiting_ack_.clear();
-  awaiting_sync_.clear();
+  awaiting_sync_.clear();  // never durable: must not reach PostgreSQL
+}
+
+void Shard::RequestCompaction(uint64_t upto) {
+  compact_upto_.store(upto, std::memory_order_release);
+  compactor_signal_.fetch_add(1, std::memory_order_release);
+  compactor_signal_.notify_all();
 }
 
 void Shard::CompactorLoop() {

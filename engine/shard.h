@@ -289,6 +289,11 @@ class Shard final : private EngineListener {
   // Logs, calls on_journal_failure, then sets journal_failed_ and abandons
   // awaiting_ack_. On the thread that owns the journal.
   void FailJournal(const absl::Status& status, size_t abandoning);
+  // Shard thread: abandons the tasks waiting for durability and drops the
+  // settlements waiting for it (they must never reach PostgreSQL).
+  void AbandonWaiting();
+  // Asks the compactor thread to snapshot every file before `upto`.
+  void RequestCompaction(uint64_t upto);
   // When the batch-mode fdatasync is due (InfiniteFuture: none pending).
   absl::Time SyncDeadline() const;
   void CompactorLoop();

@@ -226,6 +226,12 @@ void Auction::BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* 
   e->leader = b.leader_after;
 }
 
+void Auction::CompleteTrade(AuctionEvent* e) const {
+  e->incoming_buys = bids_[e->bid_entry - 1].side == Side::kBuy;
+  e->buyer = bids_[e->buy_entry() - 1].bidder;
+  e->seller = bids_[e->sell_entry() - 1].bidder;
+}
+
 absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId seller,
                                                      AuctionSpec spec, absl::Time created_at) {
   if (auto st = ValidateCommon(spec); !st.ok()) return st;

@@ -41,12 +41,20 @@ struct AuctionEvent {
   int64_t bid_count = 0;
   PrincipalId leader = kNoPrincipal;
   uint32_t bid_entry = 0;
-  // kTrade: the resting order the incoming one (bid_entry) traded with. A
-  // format raises the event with the two entries; the engine adds `trade`.
+  // kTrade: the resting order the incoming one (bid_entry) traded with, at
+  // price_minor for quantity. A format raises the event with these; the
+  // engine adds who bought and who sold (Auction::CompleteTrade). Trades are
+  // not stored as events: ForEachEvent rebuilds them from the bid log and
+  // the format's fills.
   uint32_t counter_entry = 0;
+  bool incoming_buys = false;
+  PrincipalId buyer = kNoPrincipal;
+  PrincipalId seller = kNoPrincipal;
   absl::Time new_ends_at;
-  std::shared_ptr<const TradeRecord> trade;
   std::shared_ptr<const Settlement> settlement;  // kClosed only
+
+  uint32_t buy_entry() const { return incoming_buys ? bid_entry : counter_entry; }
+  uint32_t sell_entry() const { return incoming_buys ? counter_entry : bid_entry; }
 };
 
 // One entry of the in-memory bid log. Compact (56 bytes): names are resolved
@@ -243,6 +251,9 @@ class Auction {
   // `bid_count`th accepted bid (fields of other kinds untouched: pass a
   // default or an earlier bid_accepted). REQUIRES: that entry was accepted.
   void BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* e) const;
+  // Fills the engine's part of a kTrade event the format raised (buyer,
+  // seller, incoming_buys) from the bid log.
+  void CompleteTrade(AuctionEvent* e) const;
   // The kStateChanged OPEN event, at max(created_at, starts_at). REQUIRES:
   // the auction has opened (the engine set open_sequence_).
   AuctionEvent OpenEvent() const;
@@ -304,22 +315,47 @@ bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
     const AuctionEvent e = OpenEvent();
     if (!fn(e)) return false;
   }
-  // Merge the stored events with the accepted bids; bid_count counts every
-  // accepted bid, also those before from_sequence.
+  // Merge the stored events with those rebuilt from the bid log: each
+  // accepted bid and then the trades it made, which took the sequence
+  // numbers right after it. bid_count counts every accepted bid, also those
+  // before from_sequence.
   size_t h = 0;
   while (h < history_.size() && history_[h].sequence < from_sequence) ++h;
+  auto give = [&](const AuctionEvent& e) {
+    for (; h < history_.size() && history_[h].sequence < e.sequence; ++h) {
+      if (!fn(history_[h])) return false;
+    }
+    return e.sequence < from_sequence || fn(e);
+  };
   int64_t count = 0;
+  // Only the continuous double auction trades as orders arrive (a Dutch
+  // bid's fills are units bought from the seller, not trade events).
+  const bool trades = format_ == Format::kDoubleContinuous;
+  std::vector<Fill> fills;
   for (size_t b = 0; b < bids_.size(); ++b) {
     const BidEntry& bid = bids_[b];
     if (bid.result != RejectReason::kNone) continue;
     ++count;
-    if (bid.sequence < from_sequence) continue;
-    for (; h < history_.size() && history_[h].sequence < bid.sequence; ++h) {
-      if (!fn(history_[h])) return false;
-    }
+    const uint32_t entry = static_cast<uint32_t>(b + 1);
+    fills.clear();
+    if (trades) FillsOf(entry, &fills);
+    if (bid.sequence + fills.size() < from_sequence) continue;
     AuctionEvent e;
-    BidAcceptedEvent(static_cast<uint32_t>(b + 1), count, &e);
-    if (!fn(static_cast<const AuctionEvent&>(e))) return false;
+    BidAcceptedEvent(entry, count, &e);
+    if (!give(e)) return false;
+    for (size_t i = 0; i < fills.size(); ++i) {
+      AuctionEvent t;
+      t.auction_id = id_;
+      t.sequence = bid.sequence + 1 + i;
+      t.at = bid.at();
+      t.kind = AuctionEvent::Kind::kTrade;
+      t.price_minor = fills[i].price_minor;
+      t.quantity = fills[i].quantity;
+      t.bid_entry = entry;
+      t.counter_entry = fills[i].counter_entry;
+      CompleteTrade(&t);
+      if (!give(t)) return false;
+    }
   }
   for (; h < history_.size(); ++h) {
     if (!fn(history_[h])) return false;

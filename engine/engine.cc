@@ -20,25 +20,6 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-// A format raises a trade with the two orders' bid log entries; the engine
-// writes the record the watchers and the settlement see, with bid ids and
-// the principals' names.
-std::shared_ptr<const TradeRecord> MakeTrade(const Auction& a, const PrincipalNames& names,
-                                             const AuctionEvent& e) {
-  const std::vector<BidEntry>& bids = a.bids();
-  const bool buying = bids[e.bid_entry - 1].side == Side::kBuy;
-  const uint32_t buy = buying ? e.bid_entry : e.counter_entry;
-  const uint32_t sell = buying ? e.counter_entry : e.bid_entry;
-  auto trade = std::make_shared<TradeRecord>();
-  trade->buy_bid_id = FormatBidId(a.id(), buy);
-  trade->sell_bid_id = FormatBidId(a.id(), sell);
-  trade->buyer_id = std::string(names.Name(bids[buy - 1].bidder));
-  trade->seller_id = std::string(names.Name(bids[sell - 1].bidder));
-  trade->price_minor = e.price_minor;
-  trade->quantity = e.quantity;
-  return trade;
-}
-
 }  // namespace
 
 Engine::Engine(EngineOptions options, const PrincipalNames* names, EngineListener* listener)
@@ -90,10 +71,19 @@ void Engine::Emit(Auction& a, AuctionEvent e) {
 
 void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
   for (AuctionEvent& e : *events) {
-    e.sequence = 0;
-    if (e.kind == AuctionEvent::Kind::kTrade && e.trade == nullptr) {
-      e.trade = MakeTrade(a, *names_, e);
+    if (e.kind == AuctionEvent::Kind::kTrade) {
+      // Not stored: ForEachEvent rebuilds it from the bid log and the
+      // format's fills, at the sequence right after the bid's (or the
+      // trade before it).
+      a.CompleteTrade(&e);
+      e.auction_id = a.id();
+      e.sequence = ++sequence_;
+      e.at = a.bids_[e.bid_entry - 1].at();
+      a.last_sequence_ = e.sequence;
+      listener_->OnEvent(e);
+      continue;
     }
+    e.sequence = 0;
     Emit(a, std::move(e));
   }
   events->clear();
@@ -804,13 +794,11 @@ std::string Engine::StateHash() const {
       d.Str(e.leader == kNoPrincipal ? absl::string_view("-") : names_->Name(e.leader));
       d.Int(e.bid_entry);
       d.Time(e.new_ends_at);
-      if (e.trade != nullptr) {
-        d.Str(e.trade->buy_bid_id);
-        d.Str(e.trade->sell_bid_id);
-        d.Str(e.trade->buyer_id);
-        d.Str(e.trade->seller_id);
-        d.Int(e.trade->price_minor);
-        d.Int(e.trade->quantity);
+      if (e.kind == AuctionEvent::Kind::kTrade) {
+        d.Int(e.buy_entry());
+        d.Int(e.sell_entry());
+        d.Str(names_->Name(e.buyer));
+        d.Str(names_->Name(e.seller));
       }
       if (e.settlement != nullptr) d.Str(e.settlement->final_hash);
       return true;

@@ -280,16 +280,16 @@ void EventToProto(const AuctionEvent& e, const PrincipalNames& names, v1::Auctio
       ToProto(e.new_ends_at, out->mutable_extended()->mutable_new_ends_at());
       break;
     case AuctionEvent::Kind::kTrade:
-      if (e.trade != nullptr) {
-        v1::Trade* t = out->mutable_trade();
-        t->set_buy_bid_id(e.trade->buy_bid_id);
-        t->set_sell_bid_id(e.trade->sell_bid_id);
-        t->set_buyer_id(e.trade->buyer_id);
-        t->set_seller_id(e.trade->seller_id);
-        t->set_price_minor(e.trade->price_minor);
-        t->set_quantity(e.trade->quantity);
-      }
+    {
+      v1::Trade* t = out->mutable_trade();
+      t->set_buy_bid_id(FormatBidId(e.auction_id, e.buy_entry()));
+      t->set_sell_bid_id(FormatBidId(e.auction_id, e.sell_entry()));
+      t->set_buyer_id(std::string(names.Name(e.buyer)));
+      t->set_seller_id(std::string(names.Name(e.seller)));
+      t->set_price_minor(e.price_minor);
+      t->set_quantity(e.quantity);
       break;
+    }
     case AuctionEvent::Kind::kIndicative:
       out->mutable_indicative()->set_price_minor(e.price_minor);
       out->mutable_indicative()->set_volume(e.quantity);

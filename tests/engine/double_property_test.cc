@@ -330,14 +330,13 @@ TEST_F(ContinuousPropertyTest, RandomStreamsMatchTheReferenceBookAndKeepEveryInv
       for (size_t i = 0; i < want.size(); ++i) {
         const AuctionEvent& e = listener_->events[events_before + 1 + i];
         ASSERT_EQ(e.kind, AuctionEvent::Kind::kTrade);
-        ASSERT_NE(e.trade, nullptr);
-        EXPECT_EQ(e.trade->quantity, want[i].quantity);
-        EXPECT_EQ(e.trade->price_minor, want[i].price_minor);
+        EXPECT_EQ(e.quantity, want[i].quantity);
+        EXPECT_EQ(e.price_minor, want[i].price_minor);
         const CloseOutcome::TradeAward& t = trades[trades.size() - want.size() + i];
-        EXPECT_EQ(e.trade->buy_bid_id, FormatBidId(id, t.buy_entry));
-        EXPECT_EQ(e.trade->sell_bid_id, FormatBidId(id, t.sell_entry));
-        EXPECT_EQ(e.trade->buyer_id, names_.Name(t.buyer));
-        EXPECT_EQ(e.trade->seller_id, names_.Name(t.seller));
+        EXPECT_EQ(e.buy_entry(), t.buy_entry);
+        EXPECT_EQ(e.sell_entry(), t.sell_entry);
+        EXPECT_EQ(e.buyer, t.buyer);
+        EXPECT_EQ(e.seller, t.seller);
       }
 
       // After every order: the book is not crossed, and is the reference's.

@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/settlement.h"
 #include "engine/types.h"
+#include "gtest/gtest.h"
 
 namespace gavel::testing {
 
@@ -79,6 +80,45 @@ inline AuctionSpec EnglishSpec() {
   s.starts_at = kT0;
   s.ends_at = kT0 + absl::Hours(1);
   return s;
+}
+
+// Only the rare events are stored; Auction::ForEachEvent rebuilds the
+// opening, every bid_accepted and every trade from the bid log. Checks that
+// what it gives back from every starting sequence is exactly what the
+// listener saw (`published`: one auction's events, in order).
+inline void ExpectSameEvent(const AuctionEvent& got, const AuctionEvent& want) {
+  EXPECT_EQ(got.auction_id, want.auction_id);
+  EXPECT_EQ(got.sequence, want.sequence);
+  EXPECT_EQ(got.at, want.at);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.state, want.state);
+  EXPECT_EQ(got.price_minor, want.price_minor);
+  EXPECT_EQ(got.quantity, want.quantity);
+  EXPECT_EQ(got.bid_count, want.bid_count);
+  EXPECT_EQ(got.leader, want.leader);
+  EXPECT_EQ(got.bid_entry, want.bid_entry);
+  EXPECT_EQ(got.counter_entry, want.counter_entry);
+  EXPECT_EQ(got.incoming_buys, want.incoming_buys);
+  EXPECT_EQ(got.buyer, want.buyer);
+  EXPECT_EQ(got.seller, want.seller);
+  EXPECT_EQ(got.new_ends_at, want.new_ends_at);
+  EXPECT_EQ(got.settlement, want.settlement);
+}
+
+inline void ExpectHistoryReplaysPublished(const Auction& a,
+                                          const std::vector<AuctionEvent>& published) {
+  for (size_t from = 0; from < published.size(); ++from) {
+    std::vector<AuctionEvent> replayed;
+    a.ForEachEvent(published[from].sequence, [&](const AuctionEvent& e) {
+      replayed.push_back(e);
+      return true;
+    });
+    ASSERT_EQ(replayed.size(), published.size() - from) << "from " << from;
+    for (size_t i = 0; i < replayed.size(); ++i) {
+      SCOPED_TRACE(::testing::Message() << "from " << from << ", event " << i);
+      ExpectSameEvent(replayed[i], published[from + i]);
+    }
+  }
 }
 
 }  // namespace gavel::testing

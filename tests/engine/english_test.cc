@@ -28,6 +28,7 @@ namespace gavel {
 namespace {
 
 using ::gavel::testing::EnglishSpec;
+using ::gavel::testing::ExpectHistoryReplaysPublished;
 using ::gavel::testing::FakePrincipalNames;
 using ::gavel::testing::kAlice;
 using ::gavel::testing::kBob;
@@ -1133,25 +1134,8 @@ TEST_F(EnglishTest, ListAuctionsFiltersAndPagesInIdOrder) {
 // ---------------------------------------------------------------------------
 // Sequences and the audit chain.
 
-// Only the rare events are stored; Auction::ForEachEvent rebuilds the
-// opening and every bid_accepted from the bid log. What it gives back must be
-// exactly what the listener saw, from any starting sequence.
-void ExpectSameEvent(const AuctionEvent& got, const AuctionEvent& want) {
-  EXPECT_EQ(got.auction_id, want.auction_id);
-  EXPECT_EQ(got.sequence, want.sequence);
-  EXPECT_EQ(got.at, want.at);
-  EXPECT_EQ(got.kind, want.kind);
-  EXPECT_EQ(got.state, want.state);
-  EXPECT_EQ(got.price_minor, want.price_minor);
-  EXPECT_EQ(got.quantity, want.quantity);
-  EXPECT_EQ(got.bid_count, want.bid_count);
-  EXPECT_EQ(got.leader, want.leader);
-  EXPECT_EQ(got.bid_entry, want.bid_entry);
-  EXPECT_EQ(got.new_ends_at, want.new_ends_at);
-  EXPECT_EQ(got.trade, want.trade);
-  EXPECT_EQ(got.settlement, want.settlement);
-}
-
+// ForEachEvent rebuilds the opening and every bid_accepted (see
+// ExpectHistoryReplaysPublished).
 TEST_F(EnglishTest, HistoryReplaysExactlyThePublishedEvents) {
   AuctionSpec spec = SoftCloseSpec();
   spec.starts_at = kT0 + absl::Minutes(1);
@@ -1173,17 +1157,7 @@ TEST_F(EnglishTest, HistoryReplaysExactlyThePublishedEvents) {
   ASSERT_EQ(published.size(), 6u);  // open, 3 accepted, extended, closed
   const Auction* a = engine_.Find(id);
   ASSERT_NE(a, nullptr);
-  for (size_t from = 0; from < published.size(); ++from) {
-    std::vector<AuctionEvent> replayed;
-    a->ForEachEvent(published[from].sequence, [&](const AuctionEvent& e) {
-      replayed.push_back(e);
-      return true;
-    });
-    ASSERT_EQ(replayed.size(), published.size() - from) << "from " << from;
-    for (size_t i = 0; i < replayed.size(); ++i) {
-      ExpectSameEvent(replayed[i], published[from + i]);
-    }
-  }
+  ExpectHistoryReplaysPublished(*a, published);
   ASSERT_NE(a->closed_event(), nullptr);
   EXPECT_EQ(a->closed_event()->sequence, published.back().sequence);
   // fn returning false stops the walk.

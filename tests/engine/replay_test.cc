@@ -24,10 +24,9 @@ class EventBytes final : public EngineListener {
                     static_cast<int>(e.kind), "|", static_cast<int>(e.state), "|",
                     e.price_minor, "|", e.quantity, "|", e.bid_count, "|", e.leader, "|",
                     e.bid_entry, "|", absl::ToUnixMicros(e.new_ends_at), "|");
-    if (e.trade) {
-      absl::StrAppend(&bytes, e.trade->buy_bid_id, "/", e.trade->sell_bid_id, "/",
-                      e.trade->buyer_id, "/", e.trade->seller_id, "/", e.trade->price_minor, "/",
-                      e.trade->quantity, "|");
+    if (e.kind == AuctionEvent::Kind::kTrade) {
+      absl::StrAppend(&bytes, e.counter_entry, "/", e.incoming_buys, "/", e.buyer, "/", e.seller,
+                      "|");
     }
     bytes += "\n";
   }

@@ -28,8 +28,12 @@ absl::Status CheckAmount(absl::string_view field, int64_t v, bool allow_zero) {
 // Rules every format shares.
 absl::Status ValidateCommon(const AuctionSpec& s) {
   if (s.title.empty()) return Invalid("item.title", "is required");
-  if (s.title.size() > 200) return Invalid("item.title", "at most 200 bytes");
-  if (s.description.size() > 10000) return Invalid("item.description", "at most 10000 bytes");
+  if (s.title.size() > kMaxTitleBytes) {
+    return Invalid("item.title", absl::StrCat("at most ", kMaxTitleBytes, " bytes"));
+  }
+  if (s.description.size() > kMaxDescriptionBytes) {
+    return Invalid("item.description", absl::StrCat("at most ", kMaxDescriptionBytes, " bytes"));
+  }
   if (s.category.size() > 100) return Invalid("item.category", "at most 100 bytes");
   // PostgreSQL text cannot hold NUL; refuse it here rather than at settlement.
   for (const auto& [field, text] : {std::pair<absl::string_view, const std::string*>{
@@ -118,6 +122,8 @@ Auction::Auction(AuctionId id, PrincipalId seller, AuctionSpec spec, absl::Time 
       currency_{spec.currency.size() > 0 ? spec.currency[0] : ' ',
                 spec.currency.size() > 1 ? spec.currency[1] : ' ',
                 spec.currency.size() > 2 ? spec.currency[2] : ' '},
+      title_size_(static_cast<uint8_t>(spec.title.size())),
+      description_size_(static_cast<uint16_t>(spec.description.size())),
       ends_at_(spec.ends_at),
       start_price_minor_(spec.start_price_minor),
       reserve_price_minor_(spec.reserve_price_minor),
@@ -126,11 +132,8 @@ Auction::Auction(AuctionId id, PrincipalId seller, AuctionSpec spec, absl::Time 
       starts_at_(spec.starts_at),
       listed_ends_at_(spec.ends_at),
       created_at_(created_at),
-      rules_(RulesFor(spec)),
-      title_size_(static_cast<uint32_t>(spec.title.size())),
-      description_size_(static_cast<uint32_t>(spec.description.size())) {
-  ladder_ = rules_ != nullptr && rules_->ladder != nullptr ? rules_->ladder.get()
-                                                           : &IncrementLadder::Default();
+      rules_(RulesFor(spec)) {
+  static_assert(kMaxTitleBytes <= UINT8_MAX && kMaxDescriptionBytes <= UINT16_MAX);
   item_text_ = std::move(spec.title);
   item_text_.reserve(title_size_ + description_size_ + spec.category.size());
   item_text_.append(spec.description);
@@ -196,7 +199,8 @@ AuctionView Auction::View(bool public_view) const {
 }
 
 const AuctionEvent* Auction::closed_event() const {
-  for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+  const absl::Span<const AuctionEvent> stored = history();
+  for (auto it = stored.rbegin(); it != stored.rend(); ++it) {
     if (it->kind == AuctionEvent::Kind::kClosed) return &*it;
   }
   return nullptr;
@@ -206,7 +210,7 @@ AuctionEvent Auction::OpenEvent() const {
   AuctionEvent e;
   e.auction_id = id_;
   e.sequence = open_sequence_;
-  e.at = std::max(created_at_, starts_at_);
+  e.at = std::max<absl::Time>(created_at_, starts_at_);
   e.kind = AuctionEvent::Kind::kStateChanged;
   e.state = AuctionState::kOpen;
   e.price_minor = open_price_minor_;

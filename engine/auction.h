@@ -13,12 +13,43 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "engine/increment.h"
 #include "engine/settlement.h"
 #include "engine/types.h"
 
 namespace gavel {
+
+// An absl::Time in 8 bytes instead of 16: unix nanoseconds, with the two
+// infinities kept. Converts both ways implicitly, so fields of this type
+// read and compare like absl::Time. Times here come from the clock and from
+// protobuf Timestamps, both whole nanoseconds, so nothing is lost (a finite
+// time beyond 1678-2262 would become an infinity).
+class PackedTime {
+ public:
+  PackedTime() = default;
+  PackedTime(absl::Time t)  // NOLINT: implicit by design
+      : nanos_(t == absl::InfiniteFuture() ? kFuture
+               : t == absl::InfinitePast() ? kPast
+                                           : absl::ToUnixNanos(t)) {}
+  // The raw value: orders like the time (infinities at the ends).
+  int64_t nanos() const { return nanos_; }
+  operator absl::Time() const {  // NOLINT: implicit by design
+    return nanos_ == kFuture ? absl::InfiniteFuture()
+           : nanos_ == kPast ? absl::InfinitePast()
+                             : absl::FromUnixNanos(nanos_);
+  }
+
+ private:
+  static constexpr int64_t kFuture = INT64_MAX;
+  static constexpr int64_t kPast = INT64_MIN;
+  int64_t nanos_ = 0;  // the unix epoch, as absl::Time{}
+};
+
+// Limits on an item's text (checked for every format).
+inline constexpr size_t kMaxTitleBytes = 200;
+inline constexpr size_t kMaxDescriptionBytes = 10000;
 
 // Something that happened to an auction, in per-shard sequence order.
 struct AuctionEvent {
@@ -257,7 +288,14 @@ class Auction {
   // The kStateChanged OPEN event, at max(created_at, starts_at). REQUIRES:
   // the auction has opened (the engine set open_sequence_).
   AuctionEvent OpenEvent() const;
-  const IncrementLadder& ladder() const { return *ladder_; }
+  const IncrementLadder& ladder() const {
+    return rules_ != nullptr && rules_->ladder != nullptr ? *rules_->ladder
+                                                          : IncrementLadder::Default();
+  }
+  // The stored (rare) events, in sequence order.
+  absl::Span<const AuctionEvent> history() const {
+    return history_ == nullptr ? absl::Span<const AuctionEvent>() : *history_;
+  }
 
   AuctionView View(bool public_view) const;
 
@@ -276,33 +314,35 @@ class Auction {
   // What a bid reads first, together at the front of the object.
   const AuctionId id_;
   const PrincipalId seller_;
+  uint32_t accepted_bids_ = 0;  // bid log entries are numbered in 32 bits
   const Format format_;
   AuctionState state_ = AuctionState::kScheduled;
   char currency_[3];
-  int64_t accepted_bids_ = 0;
+  // The item text's parts (ValidateCommon: title <= 200, description <=
+  // 10000 bytes), here to fill the padding.
+  uint8_t title_size_ = 0;
+  uint16_t description_size_ = 0;
   Sequence last_sequence_ = 0;
-  absl::Time ends_at_;
+  PackedTime ends_at_;
   std::vector<BidEntry> bids_;
   // (bidder, client_bid_id) hashed to 64 bits -> entry in bids_ (1-based).
   absl::flat_hash_map<uint64_t, uint32_t> client_bid_ids_;
   const int64_t start_price_minor_;
   const int64_t reserve_price_minor_;
   const int64_t buy_now_price_minor_;
-  const IncrementLadder* ladder_;  // Default() or rules_->ladder
 
   // The rest of the spec, compact: spec() rebuilds it.
   const int64_t quantity_;
-  const absl::Time starts_at_;
-  const absl::Time listed_ends_at_;
-  const absl::Time created_at_;
+  const PackedTime starts_at_;
+  const PackedTime listed_ends_at_;
+  const PackedTime created_at_;
   const std::unique_ptr<const Rules> rules_;  // null: all defaults
   // title, description and category, one after the other.
   std::string item_text_;
-  uint32_t title_size_ = 0;
-  uint32_t description_size_ = 0;
-  // The rare events (not the opening, not kBidAccepted): see ForEachEvent.
-  std::vector<AuctionEvent> history_;
-  absl::Time armed_timer_ = absl::InfiniteFuture();  // the format timer in the heap
+  // The rare events (not the opening, not kBidAccepted, not kTrade): see
+  // ForEachEvent. Null until the first.
+  std::unique_ptr<std::vector<AuctionEvent>> history_;
+  PackedTime armed_timer_ = absl::InfiniteFuture();  // the format timer in the heap
   // The opening's event, kept as its two variable fields (0: not opened);
   // it happened at max(created_at, starts_at).
   Sequence open_sequence_ = 0;
@@ -319,11 +359,12 @@ bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
   // accepted bid and then the trades it made, which took the sequence
   // numbers right after it. bid_count counts every accepted bid, also those
   // before from_sequence.
+  const absl::Span<const AuctionEvent> stored = history();
   size_t h = 0;
-  while (h < history_.size() && history_[h].sequence < from_sequence) ++h;
+  while (h < stored.size() && stored[h].sequence < from_sequence) ++h;
   auto give = [&](const AuctionEvent& e) {
-    for (; h < history_.size() && history_[h].sequence < e.sequence; ++h) {
-      if (!fn(history_[h])) return false;
+    for (; h < stored.size() && stored[h].sequence < e.sequence; ++h) {
+      if (!fn(stored[h])) return false;
     }
     return e.sequence < from_sequence || fn(e);
   };
@@ -357,8 +398,8 @@ bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
       if (!give(t)) return false;
     }
   }
-  for (; h < history_.size(); ++h) {
-    if (!fn(history_[h])) return false;
+  for (; h < stored.size(); ++h) {
+    if (!fn(stored[h])) return false;
   }
   return true;
 }

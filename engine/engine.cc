@@ -58,15 +58,16 @@ absl::Time Engine::Clamp(absl::Time now) {
 }
 
 absl::Time Engine::NextTimer() const {
-  return timers_.empty() ? absl::InfiniteFuture() : timers_.top().at;
+  return timers_.empty() ? absl::InfiniteFuture() : timers_.top().at();
 }
 
 void Engine::Emit(Auction& a, AuctionEvent e) {
   e.auction_id = a.id();
   if (e.sequence == 0) e.sequence = ++sequence_;
   a.last_sequence_ = e.sequence;
-  a.history_.push_back(std::move(e));
-  listener_->OnEvent(a.history_.back());
+  if (a.history_ == nullptr) a.history_ = std::make_unique<std::vector<AuctionEvent>>();
+  a.history_->push_back(std::move(e));
+  listener_->OnEvent(a.history_->back());
 }
 
 void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
@@ -99,47 +100,47 @@ void Engine::ArmFormatTimer(Auction& a) {
 void Engine::AdvanceTo(absl::Time now) {
   now = Clamp(now);
   if (replaying_) return;  // timer firings come from the journal
-  while (!timers_.empty() && timers_.top().at <= now) {
+  while (!timers_.empty() && timers_.top().at() <= now) {
     const Timer t = timers_.top();
     timers_.pop();
     const Sequence before = sequence_;
     if (!FireTimer(t)) continue;
     if (JournalRecord* r = BeginRecord(RecordType::kTimerFired, before)) {
-      r->auction_id = t.auction_id;
-      r->timer_kind = t.kind;
-      r->timer_at = t.at;
+      r->auction_id = t.auction_id();
+      r->timer_kind = t.kind();
+      r->timer_at = t.at();
       CommitRecord(r);
     }
   }
 }
 
 bool Engine::FireTimer(const Timer& t) {
-  Auction* found = Slot(t.auction_id);
+  Auction* found = Slot(t.auction_id());
   if (found == nullptr) return false;
   Auction& a = *found;
-  if (t.kind == TimerKind::kOpen) {
+  if (t.kind() == TimerKind::kOpen) {
     if (a.state_ != AuctionState::kScheduled) return false;
-    Open(a, t.at);
+    Open(a, t.at());
     return true;
   }
   if (a.state_ != AuctionState::kOpen) return false;
-  if (t.kind == TimerKind::kFormat) {
+  if (t.kind() == TimerKind::kFormat) {
     // Stale when the format asked for another time since.
-    if (t.at != a.armed_timer_ || t.at >= a.ends_at_) return false;
+    if (t.at() != a.armed_timer_ || t.at() >= a.ends_at_) return false;
     a.armed_timer_ = absl::InfiniteFuture();
     std::vector<AuctionEvent> events;
-    a.OnTimer(t.at, &events);
-    for (AuctionEvent& e : events) e.at = t.at;
+    a.OnTimer(t.at(), &events);
+    for (AuctionEvent& e : events) e.at = t.at();
     EmitAll(a, &events);
     ArmFormatTimer(a);
     return true;
   }
-  if (a.ends_at_ > t.at) {
+  if (a.ends_at_ > t.at()) {
     // Extended by soft close since this timer was set.
     timers_.push({a.ends_at_, a.id(), TimerKind::kClose});
     return false;
   }
-  CloseAuction(a, t.at);
+  CloseAuction(a, t.at());
   return true;
 }
 

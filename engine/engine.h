@@ -171,15 +171,21 @@ class Engine {
   const EngineOptions& options() const { return options_; }
 
  private:
+  // 16 bytes: every auction has one in the heap while it is open.
   struct Timer {
-    absl::Time at;
-    AuctionId auction_id;
-    TimerKind kind;
+    Timer(absl::Time when, AuctionId id, TimerKind k)
+        : packed_at(when), id_kind(id << 2 | static_cast<uint64_t>(k)) {}
+    absl::Time at() const { return packed_at; }
+    AuctionId auction_id() const { return id_kind >> 2; }
+    TimerKind kind() const { return static_cast<TimerKind>(id_kind & 3); }
+    // By time, then auction id, then kind.
     bool operator>(const Timer& o) const {
-      if (at != o.at) return at > o.at;
-      if (auction_id != o.auction_id) return auction_id > o.auction_id;
-      return kind > o.kind;
+      if (packed_at.nanos() != o.packed_at.nanos()) return packed_at.nanos() > o.packed_at.nanos();
+      return id_kind > o.id_kind;
     }
+
+    PackedTime packed_at;
+    uint64_t id_kind;  // auction id << 2 | kind (ids stay far below 2^62)
   };
 
   absl::Time Clamp(absl::Time now);

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "absl/time/time.h"
+#include "engine/bid_key_table.h"
 #include "engine/increment.h"
 #include "engine/settlement.h"
 #include "engine/types.h"
@@ -326,7 +326,7 @@ class Auction {
   PackedTime ends_at_;
   std::vector<BidEntry> bids_;
   // (bidder, client_bid_id) hashed to 64 bits -> entry in bids_ (1-based).
-  absl::flat_hash_map<uint64_t, uint32_t> client_bid_ids_;
+  BidKeyTable client_bid_ids_;
   const int64_t start_price_minor_;
   const int64_t reserve_price_minor_;
   const int64_t buy_now_price_minor_;

@@ -365,22 +365,15 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   Auction* found = Slot(cmd.auction_id);
   if (found == nullptr) return UnknownAuction(cmd.auction_id);
   Auction& a = *found;
-  // One probe: the key's slot is claimed here, filled with the entry by
-  // ApplyBid, and given back if the bid never reaches the bid log.
-  const auto [key_slot, new_key] =
-      a.client_bid_ids_.try_emplace(KeyHash(cmd.bidder, cmd.client_bid_id), 0);
-  if (!new_key) return ResultFor(a, key_slot->second, /*replayed=*/true);
-  if (absl::Status invalid = CheckBid(a, cmd); !invalid.ok()) {
-    a.client_bid_ids_.erase(key_slot);
-    return invalid;
+  const uint64_t key = KeyHash(cmd.bidder, cmd.client_bid_id);
+  if (const uint32_t entry = a.client_bid_ids_.Find(key); entry != 0) {
+    return ResultFor(a, entry, /*replayed=*/true);
   }
-  if (a.state_ != AuctionState::kOpen || now >= a.ends_at_) {
-    a.client_bid_ids_.erase(key_slot);
-    return NotOpenResult(a, now);
-  }
+  if (absl::Status invalid = CheckBid(a, cmd); !invalid.ok()) return invalid;
+  if (a.state_ != AuctionState::kOpen || now >= a.ends_at_) return NotOpenResult(a, now);
 
   // From here on the bid is in the bid log: journaled whatever the rules say.
-  BidResult result = ApplyBid(a, cmd, &key_slot->second, now);
+  BidResult result = ApplyBid(a, cmd, key, now);
   if (JournalRecord* r = BeginRecord(RecordType::kPlaceBid, before)) {
     r->auction_id = cmd.auction_id;
     r->principal = cmd.bidder;
@@ -448,10 +441,10 @@ BidResult Engine::NotOpenResult(const Auction& a, absl::Time now) const {
   return closed;
 }
 
-BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint32_t* key_entry,
+BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
                            absl::Time now) {
   const uint32_t entry = static_cast<uint32_t>(a.bids_.size() + 1);
-  *key_entry = entry;
+  a.client_bid_ids_.Insert(key, entry);
   BidEntry& e = a.bids_.emplace_back();
   e.sequence = ++sequence_;
   e.at_micros = absl::ToUnixMicros(now);

@@ -205,9 +205,8 @@ class Engine {
   void Insert(std::unique_ptr<Auction> auction);
   // The part of PlaceBid after the checks: logs the bid, asks
   // the format, publishes events, extends or closes.
-  // `key_entry`: the bid's slot in the idempotency map, set to its entry.
-  BidResult ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint32_t* key_entry,
-                     absl::Time now);
+  // `key`: the bid's idempotency key hash, recorded with its entry.
+  BidResult ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key, absl::Time now);
   // PlaceBid's checks of the command itself: InvalidArgument naming the field.
   absl::Status CheckBid(const Auction& a, const PlaceBidCommand& cmd) const;
   // The unlogged rejection of a bid on an auction that is not open at `now`.

@@ -14,7 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "absl/time/time.h"
-#include "engine/bid_key_table.h"
+#include "engine/hash_index.h"
+#include "engine/bid_log.h"
 #include "engine/increment.h"
 #include "engine/settlement.h"
 #include "engine/types.h"
@@ -86,25 +87,6 @@ struct AuctionEvent {
 
   uint32_t buy_entry() const { return incoming_buys ? bid_entry : counter_entry; }
   uint32_t sell_entry() const { return incoming_buys ? counter_entry : bid_entry; }
-};
-
-// One entry of the in-memory bid log. Compact (56 bytes): names are resolved
-// only when the settlement is built, and an accepted bid's kBidAccepted event
-// is rebuilt from its entry (Auction::ForEachEvent) rather than stored.
-struct BidEntry {
-  Sequence sequence = 0;
-  int64_t at_micros = 0;  // unix microseconds, as settlements and the audit keep it
-  int64_t amount_minor = 0;
-  int64_t price_after_minor = 0;  // 0 in sealed formats
-  int64_t minimum_minor = 0;      // the minimum that applied (BID_TOO_LOW)
-  uint32_t quantity = 0;          // PlaceBid accepts 1..1e9
-  PrincipalId bidder = kNoPrincipal;
-  PrincipalId leader_after = kNoPrincipal;  // accepted, not sealed: the leader after it
-  Side side = Side::kNone;
-  RejectReason result = RejectReason::kNone;
-  bool leading_after = false;  // for idempotent replays of the answer
-
-  absl::Time at() const { return absl::FromUnixMicros(at_micros); }
 };
 
 // A bid as the format sees it. REQUIRES (checked by the engine before the
@@ -268,7 +250,7 @@ class Auction {
   absl::Time created_at() const { return created_at_; }
   int64_t accepted_bids() const { return accepted_bids_; }
   Sequence last_sequence() const { return last_sequence_; }
-  const std::vector<BidEntry>& bids() const { return bids_; }
+  const BidLog& bids() const { return bids_; }
   // Calls fn(const AuctionEvent&) for every event with sequence >=
   // from_sequence, in sequence order, until fn returns false; returns false
   // when fn did. Only the rare events are stored; the opening and every
@@ -324,9 +306,9 @@ class Auction {
   uint16_t description_size_ = 0;
   Sequence last_sequence_ = 0;
   PackedTime ends_at_;
-  std::vector<BidEntry> bids_;
+  BidLog bids_;
   // (bidder, client_bid_id) hashed to 64 bits -> entry in bids_ (1-based).
-  BidKeyTable client_bid_ids_;
+  HashIndex client_bid_ids_;
   const int64_t start_price_minor_;
   const int64_t reserve_price_minor_;
   const int64_t buy_now_price_minor_;

@@ -188,12 +188,18 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   now = now_;
   const Sequence before = sequence_;
   const uint64_t key = KeyHash(seller, request_id);
-  if (auto it = create_keys_.find(key); it != create_keys_.end()) {
-    if (const Auction* first = Slot(it->second)) return first->View(/*public_view=*/false);
-    return UnknownAuction(it->second);
+  if (const uint32_t local = create_keys_.Find(key); local != 0) {
+    const AuctionId first_id = uint64_t{local} * options_.shard_count + options_.shard_index;
+    if (const Auction* first = Slot(first_id)) return first->View(/*public_view=*/false);
+    return UnknownAuction(first_id);
   }
   if (spec.ends_at <= now) {
     return absl::InvalidArgumentError("ends_at: must be in the future");
+  }
+  if (next_local_id_ > UINT32_MAX) {  // create_keys_ keeps local numbers in 32 bits
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "shard ", options_.shard_index, " has numbered ", UINT32_MAX,
+        " auctions, the most one shard can; list new auctions on a server with more shards"));
   }
   const AuctionId id = next_local_id_ * options_.shard_count + options_.shard_index;
   absl::StatusOr<std::unique_ptr<Auction>> made = MakeAuction(id, seller, std::move(spec), now);
@@ -201,7 +207,7 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   ++next_local_id_;
   Auction& a = **made;
   Insert(std::move(*made));
-  create_keys_.emplace(key, id);
+  create_keys_.Insert(key, static_cast<uint32_t>(id / options_.shard_count));
   a.last_sequence_ = ++sequence_;
   if (a.starts_at() <= now) {
     Open(a, now);

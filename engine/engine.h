@@ -19,10 +19,10 @@
 #include "absl/strings/string_view.h"
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/container/flat_hash_set.h"
+#include "engine/hash_index.h"
 #include "engine/auction.h"
 #include "engine/journal_record.h"
 #include "engine/types.h"
@@ -236,8 +236,9 @@ class Engine {
   std::vector<std::unique_ptr<Auction>> auctions_;
   uint64_t local_base_ = 0;
   size_t auction_count_ = 0;
-  // (seller, request_id) hashed -> auction: CreateAuction idempotency.
-  absl::flat_hash_map<uint64_t, AuctionId> create_keys_;
+  // (seller, request_id) hashed -> the auction's local number (id /
+  // shard_count): CreateAuction idempotency.
+  HashIndex create_keys_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   // Cancelled auctions whose settlement PostgreSQL has committed.
   absl::flat_hash_set<AuctionId> committed_cancelled_;

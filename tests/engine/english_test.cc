@@ -941,6 +941,32 @@ TEST_F(EnglishTest, RepeatedCreateRequestIdReturnsTheSameAuction) {
   EXPECT_NE(theirs->auction_id, first->auction_id);
 }
 
+// The index keeps a shard-local number, not the id: on shard 2 of 3, with
+// ids of an earlier run below the floor, a repeat must still name the id
+// the first request got.
+TEST(CreateKeysTest, RepeatOnAShardOfManyNamesTheSameId) {
+  FakePrincipalNames names;
+  RecordingListener listener;
+  Engine engine({/*shard_index=*/2, /*shard_count=*/3, /*auction_id_floor=*/3'000'000'000},
+                &names, &listener);
+  std::vector<AuctionId> ids;
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<AuctionView> v =
+        engine.CreateAuction(kSeller, absl::StrCat("req-", i), EnglishSpec(), kT0);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->auction_id % 3, 2u);
+    EXPECT_GT(v->auction_id, 3'000'000'000u);
+    ids.push_back(v->auction_id);
+  }
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<AuctionView> again =
+        engine.CreateAuction(kSeller, absl::StrCat("req-", i), EnglishSpec(), kT0);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->auction_id, ids[i]);
+  }
+  EXPECT_EQ(engine.auction_count(), 20u);
+}
+
 // ---------------------------------------------------------------------------
 // Validation.
 

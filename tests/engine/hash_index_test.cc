@@ -1,7 +1,7 @@
-// BidKeyTable: every key inserted is found with its entry, across growth;
+// HashIndex: every key inserted is found with its entry, across growth;
 // keys never inserted are not found, also when they share a slot or the
 // low 32 bits with one that was.
-#include "engine/bid_key_table.h"
+#include "engine/hash_index.h"
 
 #include <cstdint>
 #include <random>
@@ -12,16 +12,16 @@
 namespace gavel {
 namespace {
 
-TEST(BidKeyTableTest, EmptyFindsNothingAndAllocatesNothing) {
-  BidKeyTable t;
+TEST(HashIndexTest, EmptyFindsNothingAndAllocatesNothing) {
+  HashIndex t;
   EXPECT_EQ(t.Find(0), 0u);
   EXPECT_EQ(t.Find(42), 0u);
   EXPECT_EQ(t.size(), 0u);
   EXPECT_EQ(t.capacity(), 0u);
 }
 
-TEST(BidKeyTableTest, FindsEveryKeyWithItsEntryAcrossGrowth) {
-  BidKeyTable t;
+TEST(HashIndexTest, FindsEveryKeyWithItsEntryAcrossGrowth) {
+  HashIndex t;
   std::mt19937_64 rng(7);
   std::unordered_map<uint64_t, uint32_t> want;
   for (uint32_t entry = 1; entry <= 100'000; ++entry) {
@@ -47,8 +47,8 @@ TEST(BidKeyTableTest, FindsEveryKeyWithItsEntryAcrossGrowth) {
 
 // Keys that differ only in their high 32 bits, or only in one low bit, are
 // distinct keys: all 64 bits decide.
-TEST(BidKeyTableTest, KeysDifferingInAnyBitAreDistinct) {
-  BidKeyTable t;
+TEST(HashIndexTest, KeysDifferingInAnyBitAreDistinct) {
+  HashIndex t;
   t.Insert(0x0000'0001'0000'0005ull, 1);
   t.Insert(0x0000'0002'0000'0005ull, 2);
   t.Insert(0x0000'0001'0000'0004ull, 3);

@@ -1,15 +1,17 @@
-// One auction's idempotency keys: (bidder, client_bid_id) hashed to 64 bits
-// -> the bid log entry (1-based) that key placed. Owned by the auction's
-// shard thread; no synchronisation.
+// An idempotency index: a key already hashed to 64 bits -> a nonzero 32-bit
+// value. Each auction has one for its bids ((bidder, client_bid_id) -> bid
+// log entry, 1-based) and each engine one for CreateAuction's request ids
+// (-> the auction's shard-local number). Used by one shard thread; no
+// synchronisation.
 //
 // Open addressing with linear probing over one array of 12-byte slots (the
-// full 64-bit hash and the entry), doubling at 7/8 full. There is no
-// deletion: a key goes in only once its bid is in the bid log, and bids
-// never leave the log. The object itself is 16 bytes, which matters because
-// every open auction has one (absl::flat_hash_map is 40 bytes and 17 bytes a
-// slot).
-#ifndef GAVEL_ENGINE_BID_KEY_TABLE_H_
-#define GAVEL_ENGINE_BID_KEY_TABLE_H_
+// full 64-bit hash and the value), doubling at 7/8 full. There is no
+// deletion: a key goes in once what it names exists, and the bid log and
+// the auction numbers never take it back. The object itself is 16 bytes,
+// which matters because every open auction has one (absl::flat_hash_map is
+// 40 bytes and 17 bytes a slot).
+#ifndef GAVEL_ENGINE_HASH_INDEX_H_
+#define GAVEL_ENGINE_HASH_INDEX_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -17,9 +19,9 @@
 
 namespace gavel {
 
-class BidKeyTable {
+class HashIndex {
  public:
-  // The entry `hash` placed, or 0 when it placed none.
+  // The value stored under `hash`, or 0.
   uint32_t Find(uint64_t hash) const {
     if (slots_ == nullptr) return 0;
     for (uint32_t i = Home(hash);; i = (i + 1) & mask_) {
@@ -29,7 +31,7 @@ class BidKeyTable {
     }
   }
 
-  // REQUIRES: Find(hash) == 0, entry > 0.
+  // REQUIRES: Find(hash) == 0, entry (the value) > 0.
   void Insert(uint64_t hash, uint32_t entry) {
     if (slots_ == nullptr || (size_ + 1) > Capacity() / 8 * 7) Grow();
     Place(hash, entry);
@@ -80,4 +82,4 @@ class BidKeyTable {
 
 }  // namespace gavel
 
-#endif  // GAVEL_ENGINE_BID_KEY_TABLE_H_
+#endif  // GAVEL_ENGINE_HASH_INDEX_H_

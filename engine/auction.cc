@@ -227,7 +227,7 @@ void Auction::BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* 
   e->bid_count = bid_count;
   // Sealed formats: price_after_minor is 0 and leader_after kNoPrincipal.
   e->price_minor = b.price_after_minor;
-  e->leader = b.leader_after;
+  e->leader = b.leader_after();
 }
 
 void Auction::CompleteTrade(AuctionEvent* e) const {

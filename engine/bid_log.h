@@ -16,26 +16,47 @@
 
 namespace gavel {
 
-// One entry of the in-memory bid log. Compact (56 bytes): names are resolved
-// only when the settlement is built, and an accepted bid's kBidAccepted event
-// is rebuilt from its entry (Auction::ForEachEvent) rather than stored.
+// One entry of the in-memory bid log, in 48 bytes: names are resolved only
+// when the settlement is built, and an accepted bid's kBidAccepted event is
+// rebuilt from its entry (Auction::ForEachEvent) rather than stored. Bit
+// fields hold what has fewer bits than its type: a shard's sequence numbers
+// stay below 2^55 (114 years at 10 M a second), quantities below 2^30
+// (PlaceBid accepts 1..1e9).
 struct BidEntry {
-  Sequence sequence = 0;
+  Sequence sequence : 55 = 0;
+  bool leading_after : 1 = false;  // for idempotent replays of the answer
+  RejectReason result : 8 = RejectReason::kNone;
   int64_t at_micros = 0;  // unix microseconds, as settlements and the audit keep it
   int64_t amount_minor = 0;
   int64_t price_after_minor = 0;  // 0 in sealed formats
-  int64_t minimum_minor = 0;      // the minimum that applied (BID_TOO_LOW)
-  uint32_t quantity = 0;          // PlaceBid accepts 1..1e9
+  uint32_t quantity : 30 = 0;
+  Side side : 2 = Side::kNone;
   PrincipalId bidder = kNoPrincipal;
-  PrincipalId leader_after = kNoPrincipal;  // accepted, not sealed: the leader after it
-  Side side = Side::kNone;
-  RejectReason result = RejectReason::kNone;
-  bool leading_after = false;  // for idempotent replays of the answer
 
   absl::Time at() const { return absl::FromUnixMicros(at_micros); }
+  // Refused: the minimum that applied (BID_TOO_LOW; in reverse formats the
+  // most a bid could be), else 0.
+  int64_t minimum_minor() const { return result == RejectReason::kNone ? 0 : detail_; }
+  // Accepted, not sealed: the leader after it, else kNoPrincipal.
+  PrincipalId leader_after() const {
+    return result == RejectReason::kNone ? static_cast<PrincipalId>(detail_) : kNoPrincipal;
+  }
+  // Sets the result with the detail that goes with it.
+  void SetRefused(RejectReason reason, int64_t minimum_minor) {
+    result = reason;
+    detail_ = minimum_minor;
+  }
+  void SetAccepted(PrincipalId leader_after) {
+    result = RejectReason::kNone;
+    detail_ = leader_after;
+  }
+
+ private:
+  int64_t detail_ = kNoPrincipal;  // minimum_minor (refused) or leader_after (accepted)
 };
 
 static_assert(std::is_trivially_copyable_v<BidEntry>);
+static_assert(sizeof(BidEntry) == 48);
 
 // A vector of BidEntry in 16 bytes instead of 24 (32-bit size and capacity:
 // entries are numbered in 32 bits anyway); every open auction has one. It

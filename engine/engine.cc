@@ -326,18 +326,18 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
       return "";
     case RejectReason::kBidTooLow:
       return absl::StrCat("bid too low: the minimum bid is now ",
-                          FormatAmount(e.minimum_minor, cur));
+                          FormatAmount(e.minimum_minor(), cur));
     case RejectReason::kBidNotImproving:
       // Reverse formats: lower is better, and minimum_minor is the most a
       // bid may be.
       if (a.format() == Format::kReverseEnglish || a.format() == Format::kReverseSealed) {
-        if (e.minimum_minor < 1) return "bid not low enough: the price cannot go any lower";
+        if (e.minimum_minor() < 1) return "bid not low enough: the price cannot go any lower";
         return absl::StrCat("bid not low enough: the most you may bid is now ",
-                            FormatAmount(e.minimum_minor, cur));
+                            FormatAmount(e.minimum_minor(), cur));
       }
       return absl::StrCat("you already lead with a higher or equal maximum; a new maximum must be "
                           "at least ",
-                          FormatAmount(e.minimum_minor, cur));
+                          FormatAmount(e.minimum_minor(), cur));
     case RejectReason::kSelfBid:
       return "you listed this auction and may not bid on it";
     case RejectReason::kQuantityUnavailable:
@@ -357,7 +357,7 @@ BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) con
   if (e.result != RejectReason::kNone) r.message = RejectMessage(a, e);
   r.leading = e.leading_after;
   r.current_price_minor = e.price_after_minor;
-  r.minimum_minor = e.minimum_minor;
+  r.minimum_minor = e.minimum_minor();
   r.sequence = e.sequence;
   r.replayed = replayed;
   a.FillsOf(entry, &r.fills);
@@ -468,15 +468,16 @@ BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
                 &format_events_);
   }
   const bool sealed = a.Sealed();
-  e.result = d.reason;
   e.leading_after = d.leading;
-  e.minimum_minor = d.minimum_minor;
   e.price_after_minor = sealed ? 0 : a.CurrentPrice();
   a.last_sequence_ = e.sequence;
-  if (d.reason != RejectReason::kNone) return ResultFor(a, entry, /*replayed=*/false);
+  if (d.reason != RejectReason::kNone) {
+    e.SetRefused(d.reason, d.minimum_minor);
+    return ResultFor(a, entry, /*replayed=*/false);
+  }
 
   ++a.accepted_bids_;
-  e.leader_after = sealed ? kNoPrincipal : a.Leader();
+  e.SetAccepted(sealed ? kNoPrincipal : a.Leader());
   // Not stored in history_: ForEachEvent rebuilds it from the bid log.
   a.BidAcceptedEvent(entry, a.accepted_bids_, &bid_event_);
   listener_->OnEvent(bid_event_);
@@ -767,13 +768,13 @@ std::string Engine::StateHash() const {
       d.Int(b.amount_minor);
       d.Int(b.quantity);
       d.Str(names_->Name(b.bidder));
-      d.Str(b.leader_after == kNoPrincipal ? absl::string_view("-")
-                                           : names_->Name(b.leader_after));
+      d.Str(b.leader_after() == kNoPrincipal ? absl::string_view("-")
+                                           : names_->Name(b.leader_after()));
       d.Int(static_cast<int64_t>(b.side));
       d.Int(static_cast<int64_t>(b.result));
       d.Int(b.leading_after ? 1 : 0);
       d.Int(b.price_after_minor);
-      d.Int(b.minimum_minor);
+      d.Int(b.minimum_minor());
       fills.clear();
       a->FillsOf(entry, &fills);
       for (const Fill& f : fills) {

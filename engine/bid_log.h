@@ -62,7 +62,7 @@ static_assert(sizeof(BidEntry) == 48);
 // entries are numbered in 32 bits anyway); every open auction has one. It
 // doubles when full, copying with memcpy (BidEntry is trivially copyable).
 // Growing by a quarter instead saved 10 % of the memory per bid but cost
-// 12 % of the English bid rate (more, larger reallocations and copies), and
+// about 12 % of the English bid rate (more reallocations and copies), and
 // by half cost both (BENCHMARKS.md, third round).
 class BidLog {
  public:

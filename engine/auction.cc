@@ -11,6 +11,10 @@
 namespace gavel {
 namespace {
 
+// The latest starts_at or ends_at an auction may have.
+constexpr absl::Time kLatestTime = absl::FromUnixSeconds(7'258'118'400);  // 2200-01-01T00:00:00Z
+constexpr absl::string_view kLatestTimeText = "must be before 2200-01-01T00:00:00Z";
+
 absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
@@ -57,6 +61,11 @@ absl::Status ValidateCommon(const AuctionSpec& s) {
   if (auto st = CheckAmount("buy_now_price_minor", s.buy_now_price_minor, true); !st.ok()) {
     return st;
   }
+  // Times are kept in 64-bit nanoseconds (PackedTime, good to 2262): with
+  // these bounds every time an auction can reach, soft-close extensions
+  // included, fits.
+  if (s.starts_at >= kLatestTime) return Invalid("starts_at", kLatestTimeText);
+  if (s.ends_at >= kLatestTime) return Invalid("ends_at", kLatestTimeText);
   if (s.ends_at <= s.starts_at) return Invalid("ends_at", "must be after starts_at");
   if (s.ends_at - s.starts_at > absl::Hours(24 * 366)) {
     return Invalid("ends_at", "an auction may run at most 366 days");
@@ -71,6 +80,10 @@ absl::Status ValidateCommon(const AuctionSpec& s) {
     if (s.soft_close.cap < absl::ZeroDuration()) {
       return Invalid("soft_close.cap", "must not be negative");
     }
+    const absl::Duration most = absl::Hours(24 * 366);
+    if (s.soft_close.window > most) return Invalid("soft_close.window", "at most 366 days");
+    if (s.soft_close.extension > most) return Invalid("soft_close.extension", "at most 366 days");
+    if (s.soft_close.cap > most) return Invalid("soft_close.cap", "at most 366 days");
   }
   if (auto ladder = IncrementLadder::FromTable(s.increment_table); !ladder.ok()) {
     return ladder.status();

@@ -22,6 +22,11 @@ namespace gavel {
 // fields hold what has fewer bits than its type: a shard's sequence numbers
 // stay below 2^55 (114 years at 10 M a second), quantities below 2^30
 // (PlaceBid accepts 1..1e9).
+// The most entries one auction's bid log holds (PlaceBid refuses more with
+// RESOURCE_EXHAUSTED): keeps entry numbers, BidLog's capacity and the key
+// index's slots well inside 32 bits.
+inline constexpr size_t kMaxBidsPerAuction = size_t{1} << 30;
+
 struct BidEntry {
   Sequence sequence : 55 = 0;
   bool leading_after : 1 = false;  // for idempotent replays of the answer
@@ -88,7 +93,7 @@ class BidLog {
  private:
   void Grow() {
     const uint32_t capacity = static_cast<uint32_t>(
-        std::min<uint64_t>(UINT32_MAX, capacity_ < 4 ? 4 : capacity_ * 2));
+        std::min<uint64_t>(UINT32_MAX, capacity_ < 4 ? 4 : uint64_t{capacity_} * 2));
     auto* data = static_cast<BidEntry*>(::operator new(capacity * sizeof(BidEntry)));
     if (size_ > 0) std::memcpy(static_cast<void*>(data), data_, size_ * sizeof(BidEntry));
     ::operator delete(data_);

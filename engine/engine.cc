@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
@@ -75,7 +76,9 @@ void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
     if (e.kind == AuctionEvent::Kind::kTrade) {
       // Not stored: ForEachEvent rebuilds it from the bid log and the
       // format's fills, at the sequence right after the bid's (or the
-      // trade before it).
+      // trade before it). So trades may come only from a continuous
+      // double auction's Place, right after its bid's acceptance.
+      assert(a.format() == Format::kDoubleContinuous && e.bid_entry == a.bids_.size());
       a.CompleteTrade(&e);
       e.auction_id = a.id();
       e.sequence = ++sequence_;
@@ -196,10 +199,11 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   if (spec.ends_at <= now) {
     return absl::InvalidArgumentError("ends_at: must be in the future");
   }
-  if (next_local_id_ > UINT32_MAX) {  // create_keys_ keeps local numbers in 32 bits
+  // create_keys_ keeps local numbers in 32 bits and at most 2^30 keys.
+  if (next_local_id_ > UINT32_MAX || create_keys_.size() >= (size_t{1} << 30)) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "shard ", options_.shard_index, " has numbered ", UINT32_MAX,
-        " auctions, the most one shard can; list new auctions on a server with more shards"));
+        "shard ", options_.shard_index, " has numbered the most auctions one shard can (",
+        size_t{1} << 30, "); list new auctions on a server with more shards"));
   }
   const AuctionId id = next_local_id_ * options_.shard_count + options_.shard_index;
   absl::StatusOr<std::unique_ptr<Auction>> made = MakeAuction(id, seller, std::move(spec), now);
@@ -377,6 +381,11 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   }
   if (absl::Status invalid = CheckBid(a, cmd); !invalid.ok()) return invalid;
   if (a.state_ != AuctionState::kOpen || now >= a.ends_at_) return NotOpenResult(a, now);
+  if (a.bids_.size() >= kMaxBidsPerAuction) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("auction ", FormatAuctionId(a.id()), " has taken ", kMaxBidsPerAuction,
+                     " bids, the most one auction keeps; it takes no more"));
+  }
 
   // From here on the bid is in the bid log: journaled whatever the rules say.
   BidResult result = ApplyBid(a, cmd, key, now);

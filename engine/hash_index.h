@@ -13,6 +13,7 @@
 #ifndef GAVEL_ENGINE_HASH_INDEX_H_
 #define GAVEL_ENGINE_HASH_INDEX_H_
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,8 +32,11 @@ class HashIndex {
     }
   }
 
-  // REQUIRES: Find(hash) == 0, entry (the value) > 0.
+  // REQUIRES: Find(hash) == 0, entry (the value) > 0, size() < 2^30 (so
+  // that the capacity stays within 32 bits; the bid log stops at
+  // kMaxBidsPerAuction = 2^30).
   void Insert(uint64_t hash, uint32_t entry) {
+    assert(size_ < (uint32_t{1} << 30));
     if (slots_ == nullptr || (size_ + 1) > Capacity() / 8 * 7) Grow();
     Place(hash, entry);
     ++size_;

@@ -1017,6 +1017,18 @@ const InvalidSpecCase kInvalidSpecs[] = {
      "ends_at"},
     {"RunsLongerThan366Days", [](AuctionSpec& s) { s.ends_at = kT0 + absl::Hours(24 * 367); },
      "ends_at"},
+    {"StartsIn2200",
+     [](AuctionSpec& s) {
+       s.starts_at = absl::FromUnixSeconds(7'258'118'400);  // 2200-01-01T00:00:00Z
+       s.ends_at = s.starts_at + absl::Hours(1);
+     },
+     "starts_at"},
+    {"EndsIn2200",
+     [](AuctionSpec& s) {
+       s.ends_at = absl::FromUnixSeconds(7'258'118'400);
+       s.starts_at = s.ends_at - absl::Hours(1);
+     },
+     "ends_at"},
     {"NoFormat", [](AuctionSpec& s) { s.format = Format::kUnspecified; }, "format"},
     {"SoftCloseWithoutWindow",
      [](AuctionSpec& s) {
@@ -1031,6 +1043,21 @@ const InvalidSpecCase kInvalidSpecs[] = {
     {"SoftCloseWithNegativeCap",
      [](AuctionSpec& s) {
        s.soft_close = {true, absl::Minutes(1), absl::Minutes(1), absl::Minutes(-1)};
+     },
+     "soft_close.cap"},
+    {"SoftCloseWindowOver366Days",
+     [](AuctionSpec& s) {
+       s.soft_close = {true, absl::Hours(24 * 367), absl::Minutes(1), absl::Minutes(5)};
+     },
+     "soft_close.window"},
+    {"SoftCloseExtensionOver366Days",
+     [](AuctionSpec& s) {
+       s.soft_close = {true, absl::Minutes(1), absl::Hours(24 * 367), absl::Minutes(5)};
+     },
+     "soft_close.extension"},
+    {"SoftCloseCapOver366Days",
+     [](AuctionSpec& s) {
+       s.soft_close = {true, absl::Minutes(1), absl::Minutes(1), absl::Hours(24 * 367)};
      },
      "soft_close.cap"},
     {"LadderNotStartingAtZero",

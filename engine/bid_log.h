@@ -16,17 +16,17 @@
 
 namespace gavel {
 
+// The most entries one auction's bid log holds (PlaceBid refuses more with
+// RESOURCE_EXHAUSTED): keeps entry numbers, BidLog's capacity and the key
+// index's slots well inside 32 bits.
+inline constexpr size_t kMaxBidsPerAuction = size_t{1} << 30;
+
 // One entry of the in-memory bid log, in 48 bytes: names are resolved only
 // when the settlement is built, and an accepted bid's kBidAccepted event is
 // rebuilt from its entry (Auction::ForEachEvent) rather than stored. Bit
 // fields hold what has fewer bits than its type: a shard's sequence numbers
 // stay below 2^55 (114 years at 10 M a second), quantities below 2^30
 // (PlaceBid accepts 1..1e9).
-// The most entries one auction's bid log holds (PlaceBid refuses more with
-// RESOURCE_EXHAUSTED): keeps entry numbers, BidLog's capacity and the key
-// index's slots well inside 32 bits.
-inline constexpr size_t kMaxBidsPerAuction = size_t{1} << 30;
-
 struct BidEntry {
   Sequence sequence : 55 = 0;
   bool leading_after : 1 = false;  // for idempotent replays of the answer

@@ -181,7 +181,7 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
     e.price_minor = price;
     e.quantity = quantity;
     e.bid_entry = bid.entry;
-    e.counter_entry = counter;  // the engine makes the TradeRecord, names and all
+    e.counter_entry = counter;  // the engine adds buyer and seller (Auction::CompleteTrade)
     events->push_back(std::move(e));
   }
   OrderRecord& r = Record(bid.entry);

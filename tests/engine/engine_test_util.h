@@ -82,6 +82,18 @@ inline AuctionSpec EnglishSpec() {
   return s;
 }
 
+// A one-unit bid of `amount` by `bidder` with idempotency key `key` (which
+// must outlive the command): the command most tests send.
+inline PlaceBidCommand BidCommand(AuctionId id, PrincipalId bidder, absl::string_view key,
+                                  int64_t amount) {
+  PlaceBidCommand cmd;
+  cmd.auction_id = id;
+  cmd.bidder = bidder;
+  cmd.client_bid_id = key;
+  cmd.amount_minor = amount;
+  return cmd;
+}
+
 // Only the rare events are stored; Auction::ForEachEvent rebuilds the
 // opening, every bid_accepted and every trade from the bid log. Checks that
 // what it gives back from every starting sequence is exactly what the

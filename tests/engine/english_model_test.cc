@@ -407,11 +407,7 @@ void RunCase(uint64_t seed, Coverage& cov) {
       }
       const int64_t amount = RandomAmount(rnd, model, own_raise);
       const std::string key = absl::StrCat("k", ++next_key);
-      PlaceBidCommand cmd;
-      cmd.auction_id = id;
-      cmd.bidder = bidder;
-      cmd.client_bid_id = key;
-      cmd.amount_minor = amount;
+      const PlaceBidCommand cmd = testing::BidCommand(id, bidder, key, amount);
       SCOPED_TRACE(absl::StrCat("bidder ", bidder, " bids ", amount, " at T0+",
                                 absl::FormatDuration(now - kT0)));
       const int64_t max_before = model.maximum();

@@ -55,12 +55,7 @@ class EngineHarness {
 
   absl::StatusOr<BidResult> TryBid(AuctionId id, PrincipalId bidder, int64_t amount, absl::Time at,
                                    const std::string& key) {
-    PlaceBidCommand cmd;
-    cmd.auction_id = id;
-    cmd.bidder = bidder;
-    cmd.client_bid_id = key;
-    cmd.amount_minor = amount;
-    return engine_.PlaceBid(cmd, at);
+    return engine_.PlaceBid(testing::BidCommand(id, bidder, key, amount), at);
   }
 
   // A bid with a fresh client_bid_id that the engine must answer (accept or

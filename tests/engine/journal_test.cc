@@ -530,12 +530,7 @@ TEST(Recovery, DamageInAnOlderFileStopsRecoveryEvenAtItsEnd) {
     ASSERT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
     ASSERT_TRUE(je.Step(kT0).ok());
     ASSERT_TRUE(je.journal().Roll(je.engine().CountersRecord(), kT0).ok());
-    PlaceBidCommand cmd;
-    cmd.auction_id = 1;
-    cmd.bidder = kBob;
-    cmd.client_bid_id = "b";
-    cmd.amount_minor = 2000;
-    ASSERT_TRUE(je.engine().PlaceBid(cmd, kT0).ok());
+    ASSERT_TRUE(je.engine().PlaceBid(testing::BidCommand(1, kBob, "b", 2000), kT0).ok());
     ASSERT_TRUE(je.Step(kT0).ok());
   }
   std::unique_ptr<MemEnv> crashed = env.CrashCopy();

@@ -505,12 +505,8 @@ class BidTask final : public ShardTask {
       : auction_(auction), key_(std::move(key)), amount_(amount), counters_(counters) {}
 
   void Run(ShardContext& ctx) override {
-    PlaceBidCommand cmd;
-    cmd.auction_id = auction_;
-    cmd.bidder = testing::kAlice;
-    cmd.client_bid_id = key_;
-    cmd.amount_minor = amount_;
-    result_ = ctx.engine.PlaceBid(cmd, ctx.now);
+    result_ = ctx.engine.PlaceBid(testing::BidCommand(auction_, testing::kAlice, key_, amount_),
+                                  ctx.now);
     ctx.shard.AckWhenDurable(this);
   }
   void Acknowledge() override {

@@ -58,12 +58,8 @@ class DurableBid final : public ShardTask {
       : auction_(auction), key_(std::move(key)), amount_(amount), counts_(counts) {}
 
   void Run(ShardContext& ctx) override {
-    PlaceBidCommand cmd;
-    cmd.auction_id = auction_;
-    cmd.bidder = testing::kAlice;
-    cmd.client_bid_id = key_;
-    cmd.amount_minor = amount_;
-    (void)ctx.engine.PlaceBid(cmd, ctx.now);
+    (void)ctx.engine.PlaceBid(testing::BidCommand(auction_, testing::kAlice, key_, amount_),
+                              ctx.now);
     run_index_ = counts_->next_run++;
     ctx.shard.AckWhenDurable(this);
   }
@@ -116,6 +112,15 @@ ShardOptions MemEnvSyncOptions(MemEnv* env) {
   o.background_compaction = false;
   o.log = [](const std::string&) {};
   return o;
+}
+
+// Creates the English auction a test bids on, on `shard`; its id.
+AuctionId CreateAuctionOn(Shard& shard) {
+  AuctionId id = 0;
+  RunOn(shard, [&](ShardContext& c) {
+    id = c.engine.CreateAuction(testing::kSeller, "a", testing::EnglishSpec(), c.now)->auction_id;
+  });
+  return id;
 }
 
 void SubmitOrYield(Shard& shard, ShardTask* task) {
@@ -239,10 +244,7 @@ TEST(SyncThread, AcknowledgesOnlyDurableWorkAndAFailedSyncMidStreamIsFinal) {
   Shard shard(o, &clock, &names, &downstream);
   ASSERT_TRUE(shard.Recover(&names).ok());
   shard.Start();
-  AuctionId id = 0;
-  RunOn(shard, [&](ShardContext& c) {
-    id = c.engine.CreateAuction(testing::kSeller, "a", testing::EnglishSpec(), c.now)->auction_id;
-  });
+  const AuctionId id = CreateAuctionOn(shard);
   ShardCounts counts;
   counts.env = &env;
   constexpr int kProducers = 3;
@@ -298,10 +300,7 @@ TEST(SyncThread, AStalledDiskFillsTheRingInsteadOfGrowingTheBacklog) {
   Shard shard(o, &clock, &names, &downstream);
   ASSERT_TRUE(shard.Recover(&names).ok());
   shard.Start();
-  AuctionId id = 0;
-  RunOn(shard, [&](ShardContext& c) {
-    id = c.engine.CreateAuction(testing::kSeller, "a", testing::EnglishSpec(), c.now)->auction_id;
-  });
+  const AuctionId id = CreateAuctionOn(shard);
   ShardCounts counts;
   env.StallSyncs(true);
   // One command at a time, so that each becomes a batch of its own: the

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   cmake g++ ninja-build ccache pkg-config python3
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libpqxx-dev libpq-dev libbenchmark-dev libgtest-dev
+  libabsl-dev libpqxx-dev libpq-dev libbenchmark-dev libgtest-dev libgmock-dev
   postgresql
 )
 

@@ -48,8 +48,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "benchmark/benchmark.h"
 #include "bench/bench_util.h"
+#include "benchmark/benchmark.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
 #include "engine/mpsc_ring.h"
@@ -119,8 +119,8 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
 namespace gavel {
 namespace {
 
-using bench::KeyPool;
 using bench::kBidders;
+using bench::KeyPool;
 using bench::kSeller;
 using bench::kT0;
 using bench::Names;

@@ -30,17 +30,17 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "benchmark/benchmark.h"
 #include "bench/bench_util.h"
 #include "bench/order_stream.h"
+#include "benchmark/benchmark.h"
 #include "engine/double_auction.h"
 #include "engine/engine.h"
 
 namespace gavel {
 namespace {
 
-using bench::KeyPool;
 using bench::kBidders;
+using bench::KeyPool;
 using bench::kSeller;
 using bench::kT0;
 using bench::Names;
@@ -97,7 +97,8 @@ void FormatBid(Format format, const Auction& a, uint64_t r, PlaceBidCommand* cmd
   switch (format) {
     case Format::kEnglish: {
       const int64_t minimum = a.NextMinimum();
-      cmd->amount_minor = minimum + static_cast<int64_t>(hi % static_cast<uint64_t>(minimum / 32 + 1));
+      cmd->amount_minor =
+          minimum + static_cast<int64_t>(hi % static_cast<uint64_t>(minimum / 32 + 1));
       break;
     }
     case Format::kDutch: {
@@ -121,7 +122,8 @@ void FormatBid(Format format, const Auction& a, uint64_t r, PlaceBidCommand* cmd
       break;
     }
     case Format::kReverseSealed:
-      cmd->amount_minor = start / 2 + static_cast<int64_t>(hi % static_cast<uint64_t>(start / 2 + 1));
+      cmd->amount_minor =
+          start / 2 + static_cast<int64_t>(hi % static_cast<uint64_t>(start / 2 + 1));
       break;
     case Format::kDoubleCall:
     case Format::kDoubleContinuous:
@@ -226,12 +228,11 @@ bool CheckTotals(benchmark::State& state, const bench::OrderStream& s, const Dou
       static_cast<double>(book.level_count(Side::kBuy) + book.level_count(Side::kSell));
   if (trades != s.expect.trades || volume != s.expect.volume || resting != s.expect.resting ||
       resting_quantity != s.expect.resting_quantity) {
-    state.SkipWithError(
-        absl::StrCat("end state differs from the stream's expect line: trades ", trades, "/",
-                     s.expect.trades, " volume ", volume, "/", s.expect.volume, " resting ",
-                     resting, "/", s.expect.resting, " units ", resting_quantity, "/",
-                     s.expect.resting_quantity)
-            .c_str());
+    state.SkipWithError(absl::StrCat("end state differs from the stream's expect line: trades ",
+                                     trades, "/", s.expect.trades, " volume ", volume, "/",
+                                     s.expect.volume, " resting ", resting, "/", s.expect.resting,
+                                     " units ", resting_quantity, "/", s.expect.resting_quantity)
+                            .c_str());
     return false;
   }
   return true;
@@ -251,7 +252,8 @@ void BM_DoubleStreamEngine(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     auto engine = std::make_unique<Engine>(EngineOptions{0, 1}, &names, &listener);
-    const AuctionId id = engine->CreateAuction(kSeller, "stream", ContinuousSpec(), kT0)->auction_id;
+    const AuctionId id =
+        engine->CreateAuction(kSeller, "stream", ContinuousSpec(), kT0)->auction_id;
     state.ResumeTiming();
     for (const bench::StreamOp& op : s->ops) {
       if (op.kind == bench::StreamOp::Kind::kOrder) {

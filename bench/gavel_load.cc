@@ -16,6 +16,7 @@
 //
 // The last line is machine-readable: `RESULT key=value ...`.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -30,7 +31,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "absl/flags/flag.h"

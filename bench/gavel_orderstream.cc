@@ -48,8 +48,7 @@ int main(int argc, char** argv) {
       static_cast<long long>(s.crossing), static_cast<long long>(ioc),
       static_cast<long long>(s.cancels),
       100.0 * static_cast<double>(s.cancels) / static_cast<double>(ops),
-      static_cast<long long>(s.expect.trades),
-      static_cast<long long>(s.expect.volume), static_cast<long long>(s.expect.resting),
-      static_cast<long long>(s.expect.resting_quantity));
+      static_cast<long long>(s.expect.trades), static_cast<long long>(s.expect.volume),
+      static_cast<long long>(s.expect.resting), static_cast<long long>(s.expect.resting_quantity));
   return 0;
 }

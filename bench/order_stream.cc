@@ -21,7 +21,7 @@ namespace {
 constexpr absl::string_view kMagic = "gavel-orderstream 1";
 constexpr int64_t kStartPrice = 100'000;
 constexpr uint32_t kOwners = 1000;
-constexpr uint64_t kDepthTicks = 16;  // limit orders rest 0..15 ticks behind their side's best
+constexpr uint64_t kDepthTicks = 16;   // limit orders rest 0..15 ticks behind their side's best
 constexpr uint64_t kThroughTicks = 4;  // crossing orders reach 0..4 ticks through the opposite best
 constexpr uint64_t kCrossMaxQuantity = 40;  // crossing orders take 1..40 units
 
@@ -188,7 +188,8 @@ OrderStream GenerateOrderStream(uint64_t seed, int64_t ops) {
         price = op.buy ? reference - distance : reference + 1 + distance;
       }
       if (bid && ask && *ask - *bid > 1 && r2 % 10 == 0) {
-        price = *bid + 1 + static_cast<int64_t>((r2 >> 40) % static_cast<uint64_t>(*ask - *bid - 1));
+        price =
+            *bid + 1 + static_cast<int64_t>((r2 >> 40) % static_cast<uint64_t>(*ask - *bid - 1));
       }
       if (op.buy && ask && price >= *ask) price = *ask - 1;
       if (!op.buy && bid && price <= *bid) price = *bid + 1;
@@ -211,16 +212,16 @@ absl::Status WriteOrderStream(const OrderStream& s, const std::string& path) {
                   "# Double-auction order stream; format in gavel bench/order_stream.h and "
                   "BENCHMARKS.md.\n",
                   "# O <order> <owner> <B|S> <price_minor> <quantity> <G|I>; C <order> <owner>\n",
-                  "seed ", s.seed, "\n", "ops ", s.ops.size(), " orders ", s.orders, " crossing ", s.crossing, " cancels ",
-                  s.cancels, "\n", "expect trades ", s.expect.trades, " volume ", s.expect.volume,
-                  " resting ", s.expect.resting, " resting_quantity ", s.expect.resting_quantity,
-                  "\n");
+                  "seed ", s.seed, "\n", "ops ", s.ops.size(), " orders ", s.orders, " crossing ",
+                  s.crossing, " cancels ", s.cancels, "\n", "expect trades ", s.expect.trades,
+                  " volume ", s.expect.volume, " resting ", s.expect.resting, " resting_quantity ",
+                  s.expect.resting_quantity, "\n");
   for (const StreamOp& op : s.ops) {
     if (op.kind == StreamOp::Kind::kCancel) {
       absl::StrAppend(&text, "C ", op.order, " ", op.owner, "\n");
     } else {
-      absl::StrAppend(&text, "O ", op.order, " ", op.owner, op.buy ? " B " : " S ",
-                      op.price_minor, " ", op.quantity, op.ioc ? " I\n" : " G\n");
+      absl::StrAppend(&text, "O ", op.order, " ", op.owner, op.buy ? " B " : " S ", op.price_minor,
+                      " ", op.quantity, op.ioc ? " I\n" : " G\n");
     }
   }
   // Write to a temporary name and rename, so a reader never sees half a file.

@@ -56,11 +56,11 @@ namespace gavel::bench {
 struct StreamOp {
   enum class Kind : uint8_t { kOrder, kCancel };
   Kind kind = Kind::kOrder;
-  bool buy = false;  // kOrder
-  bool ioc = false;  // kOrder
+  bool buy = false;    // kOrder
+  bool ioc = false;    // kOrder
   uint32_t order = 0;  // the O line's number; for kCancel, the order cancelled
   uint32_t owner = 0;
-  int32_t quantity = 0;  // kOrder
+  int32_t quantity = 0;     // kOrder
   int64_t price_minor = 0;  // kOrder
 };
 

@@ -289,9 +289,9 @@ CloseOutcome SingleWinnerOutcome(PrincipalId leader, bool reserve_met, uint32_t 
 }
 
 absl::StatusOr<int64_t> Auction::CancelOrder(PrincipalId, uint32_t, std::vector<AuctionEvent>*) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "only resting orders of a double auction can be cancelled; auction ", FormatAuctionId(id_),
-      " is ", FormatName(format_)));
+  return absl::FailedPreconditionError(
+      absl::StrCat("only resting orders of a double auction can be cancelled; auction ",
+                   FormatAuctionId(id_), " is ", FormatName(format_)));
 }
 
 }  // namespace gavel

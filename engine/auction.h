@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/types/span.h"
 #include "absl/time/time.h"
-#include "engine/hash_index.h"
+#include "absl/types/span.h"
 #include "engine/bid_log.h"
+#include "engine/hash_index.h"
 #include "engine/increment.h"
 #include "engine/settlement.h"
 #include "engine/types.h"

@@ -84,7 +84,6 @@ uint32_t ExtendPortable(uint32_t crc, const char* p, size_t n) {
   return ~c;
 }
 
-
 uint32_t Extend(uint32_t crc, const char* data, size_t n) {
   return kHardware ? ExtendHardware(crc, data, n) : ExtendPortable(crc, data, n);
 }

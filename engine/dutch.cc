@@ -38,8 +38,7 @@ absl::Time DutchAuction::NextTimer() const {
     return absl::InfiniteFuture();
   }
   absl::Duration remainder;
-  const int64_t ticks =
-      absl::IDivDuration(now_ - opened_at_, dutch().tick_interval, &remainder);
+  const int64_t ticks = absl::IDivDuration(now_ - opened_at_, dutch().tick_interval, &remainder);
   return opened_at_ + dutch().tick_interval * (ticks + 1);
 }
 

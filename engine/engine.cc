@@ -339,9 +339,9 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
         return absl::StrCat("bid not low enough: the most you may bid is now ",
                             FormatAmount(e.minimum_minor(), cur));
       }
-      return absl::StrCat("you already lead with a higher or equal maximum; a new maximum must be "
-                          "at least ",
-                          FormatAmount(e.minimum_minor(), cur));
+      return absl::StrCat(
+          "you already lead with a higher or equal maximum; a new maximum must be at least ",
+          FormatAmount(e.minimum_minor(), cur));
     case RejectReason::kSelfBid:
       return "you listed this auction and may not bid on it";
     case RejectReason::kQuantityUnavailable:
@@ -447,17 +447,17 @@ BidResult Engine::NotOpenResult(const Auction& a, absl::Time now) const {
     return closed;
   }
   closed.reason = RejectReason::kAuctionClosed;
-  closed.message = a.state_ == AuctionState::kCancelled
-                       ? std::string("auction was cancelled by the seller")
-                       : now < a.ends_at_
-                             ? std::string("auction closed early: sold out, or bought at the "
-                                           "buy-it-now price")
-                             : absl::StrCat("auction closed at ", TimeText(a.ends_at_));
+  if (a.state_ == AuctionState::kCancelled) {
+    closed.message = "auction was cancelled by the seller";
+  } else if (now < a.ends_at_) {
+    closed.message = "auction closed early: sold out, or bought at the buy-it-now price";
+  } else {
+    closed.message = absl::StrCat("auction closed at ", TimeText(a.ends_at_));
+  }
   return closed;
 }
 
-BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
-                           absl::Time now) {
+BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key, absl::Time now) {
   const uint32_t entry = static_cast<uint32_t>(a.bids_.size() + 1);
   a.client_bid_ids_.Insert(key, entry);
   BidEntry& e = a.bids_.emplace_back();
@@ -472,9 +472,9 @@ BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
   if (cmd.bidder == a.seller()) {
     d.reason = RejectReason::kSelfBid;
   } else {
-    d = a.Place({cmd.bidder, cmd.amount_minor, cmd.quantity, cmd.side, cmd.immediate_or_cancel,
-                 now, entry},
-                &format_events_);
+    d = a.Place(
+        {cmd.bidder, cmd.amount_minor, cmd.quantity, cmd.side, cmd.immediate_or_cancel, now, entry},
+        &format_events_);
   }
   const bool sealed = a.Sealed();
   e.leading_after = d.leading;
@@ -571,9 +571,7 @@ absl::StatusOr<AuctionView> Engine::GetAuction(AuctionId id, bool public_view) c
   return a->View(public_view);
 }
 
-const Auction* Engine::Find(AuctionId id) const {
-  return Slot(id);
-}
+const Auction* Engine::Find(AuctionId id) const { return Slot(id); }
 
 void Engine::ListAuctions(const ListFilter& f, std::vector<AuctionView>* out) const {
   size_t n = 0;
@@ -778,7 +776,7 @@ std::string Engine::StateHash() const {
       d.Int(b.quantity);
       d.Str(names_->Name(b.bidder));
       d.Str(b.leader_after() == kNoPrincipal ? absl::string_view("-")
-                                           : names_->Name(b.leader_after()));
+                                             : names_->Name(b.leader_after()));
       d.Int(static_cast<int64_t>(b.side));
       d.Int(static_cast<int64_t>(b.result));
       d.Int(b.leading_after ? 1 : 0);

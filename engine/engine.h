@@ -16,14 +16,14 @@
 #include <memory>
 #include <queue>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "absl/container/flat_hash_set.h"
-#include "engine/hash_index.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "engine/auction.h"
+#include "engine/hash_index.h"
 #include "engine/journal_record.h"
 #include "engine/types.h"
 
@@ -246,7 +246,7 @@ class Engine {
   bool replaying_ = false;
   JournalRecord record_;  // reused: journaling a bid allocates nothing in steady state
   std::vector<AuctionEvent> format_events_;  // reused by ApplyBid
-  AuctionEvent bid_event_;  // reused: only bid_accepted fields ever set
+  AuctionEvent bid_event_;                   // reused: only bid_accepted fields ever set
 };
 
 }  // namespace gavel

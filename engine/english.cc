@@ -20,12 +20,11 @@ bool EnglishAuction::BuyNowAvailable() const {
 
 EnglishAuction::EnglishAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
                                absl::Time created_at)
-    : Auction(id, seller, std::move(spec), created_at),
-      next_minimum_(this->start_price_minor()) {}
+    : Auction(id, seller, std::move(spec), created_at), next_minimum_(this->start_price_minor()) {}
 
 void EnglishAuction::UpdateNextMinimum() {
-  next_minimum_ = leader_ == kNoPrincipal ? start_price_minor()
-                                          : SaturatingAdd(price_, ladder().Step(price_));
+  next_minimum_ =
+      leader_ == kNoPrincipal ? start_price_minor() : SaturatingAdd(price_, ladder().Step(price_));
 }
 
 void EnglishAuction::LiftToReserve(int64_t maximum) {

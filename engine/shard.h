@@ -182,8 +182,9 @@ struct ShardOptions {
   // state hash); null: stderr.
   std::function<void(const std::string&)> log = nullptr;
   // Called once, on the shard thread (on the sync thread with
-  // durability=sync), when a journal write or fdatasync fails. The shard has then stopped acknowledging for good (tasks waiting
-  // and later ones are abandoned); it never retries. The server exits.
+  // durability=sync), when a journal write or fdatasync fails. The shard has then stopped
+  // acknowledging for good (tasks waiting and later ones are abandoned); it never retries. The
+  // server exits.
   std::function<void(const absl::Status&)> on_journal_failure = nullptr;
 };
 
@@ -323,8 +324,8 @@ class Shard final : private EngineListener {
   std::string final_state_hash_;
 
   // Durability=sync (see the invariants above).
-  RecordBuffer log_buffer_;          // shard thread
-  SyncBatch* open_batch_ = nullptr;  // shard thread: filled, not yet handed over
+  RecordBuffer log_buffer_;                          // shard thread
+  SyncBatch* open_batch_ = nullptr;                  // shard thread: filled, not yet handed over
   absl::Time last_handover_ = absl::InfinitePast();  // shard thread
   std::unique_ptr<SpscRing<SyncBatch*>> to_sync_;    // shard -> sync thread
   std::unique_ptr<SpscRing<SyncBatch*>> recycled_;   // sync -> shard thread

@@ -279,8 +279,7 @@ void EventToProto(const AuctionEvent& e, const PrincipalNames& names, v1::Auctio
     case AuctionEvent::Kind::kExtended:
       ToProto(e.new_ends_at, out->mutable_extended()->mutable_new_ends_at());
       break;
-    case AuctionEvent::Kind::kTrade:
-    {
+    case AuctionEvent::Kind::kTrade: {
       v1::Trade* t = out->mutable_trade();
       t->set_buy_bid_id(FormatBidId(e.auction_id, e.buy_entry()));
       t->set_sell_bid_id(FormatBidId(e.auction_id, e.sell_entry()));

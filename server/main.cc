@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
   // exit non-zero. The failed fsync is never retried.
   static std::atomic<bool> journal_failed{false};
   options.on_journal_failure = [](uint32_t shard, const absl::Status& status) {
-    gavel::ServerLog(absl::StrCat("FATAL: shard ", shard, ": journal failure: ", status.message(),
+    gavel::ServerLog(
+        absl::StrCat("FATAL: shard ", shard, ": journal failure: ", status.message(),
                      "; shutting down (a failed fsync is never retried; restart to recover "
                      "from the journal)"));
     if (!journal_failed.exchange(true)) kill(getpid(), SIGTERM);
@@ -122,14 +123,16 @@ int main(int argc, char** argv) {
     gavel::ServerLog(absl::StrCat("error: ", server.status().message()));
     return 1;
   }
-  gavel::ServerLog(absl::StrCat("listening on 127.0.0.1:", (*server)->port(), " (", options.listen, "), ",
-                   options.shards, " shard(s), ", token_count, " token(s), durability=",
-                   gavel::DurabilityName(options.journal.durability), ", data dir ", options.data_dir));
+  gavel::ServerLog(absl::StrCat(
+      "listening on 127.0.0.1:", (*server)->port(), " (", options.listen, "), ", options.shards,
+      " shard(s), ", token_count, " token(s), durability=",
+      gavel::DurabilityName(options.journal.durability), ", data dir ", options.data_dir));
 
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    gavel::ServerLog(absl::StrCat("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
+    gavel::ServerLog(
+        absl::StrCat("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
     (*server)->Shutdown();
   });
   (*server)->Wait();
@@ -141,7 +144,8 @@ int main(int argc, char** argv) {
   const size_t pending = (*server)->PendingSettlements();
   if (pending > 0) {
     // They are in the journal's outbox and are written at the next start.
-    gavel::ServerLog(absl::StrCat("stopped cleanly; ", pending,
+    gavel::ServerLog(
+        absl::StrCat("stopped cleanly; ", pending,
                      " settlement(s) not yet in PostgreSQL stay in the journal and are written "
                      "at the next start"));
     return 0;

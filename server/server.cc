@@ -287,7 +287,6 @@ void GavelServer::Impl::Monitor() {
   }
 }
 
-
 int GavelServer::port() const { return impl_->port; }
 
 size_t GavelServer::PendingSettlements() const {

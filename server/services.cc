@@ -219,8 +219,7 @@ grpc::ServerUnaryReactor* BidderServiceImpl::PlaceBid(grpc::CallbackServerContex
   const bool queued = ctx_.runtime->RunCommand(
       ctx_.runtime->ForAuction(auction_id),
       [=](ShardContext& c) {
-        return ToGrpc(
-            PlaceBidFromRequest(*request, auction_id, bidder, c.engine, c.now, response));
+        return ToGrpc(PlaceBidFromRequest(*request, auction_id, bidder, c.engine, c.now, response));
       },
       Answer(reactor));
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));

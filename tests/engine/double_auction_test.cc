@@ -484,8 +484,8 @@ TEST(ContinuousBidIdsTest, TradeEventsNameBothOrdersByEntry) {
 }
 
 TEST(BidIdTest, FormatBidIdReadsBackThroughParseBidId) {
-  for (AuctionId id : {AuctionId{1}, AuctionId{9}, AuctionId{10}, AuctionId{1234567},
-                       ~AuctionId{0}}) {
+  for (AuctionId id :
+       {AuctionId{1}, AuctionId{9}, AuctionId{10}, AuctionId{1234567}, ~AuctionId{0}}) {
     for (uint32_t entry : {1u, 9u, 10u, 99999u, ~0u}) {
       const std::string text = FormatBidId(id, entry);
       EXPECT_EQ(text, absl::StrCat("A", id, "-", entry));
@@ -514,7 +514,7 @@ TEST_F(ContinuousTest, HistoryReplaysExactlyThePublishedTrades) {
   Order(id, kBob, kSell, 7, 98, true, t1 + absl::Seconds(3));  // sells into 2 levels, IOC rest
   const BidResult rest = Order(id, kAlice, kBuy, 2, 97, false, t1 + absl::Seconds(4));
   Order(id, kAlice, kSell, 1, 97, false, t1 + absl::Seconds(5));  // self-trade: rests
-  ASSERT_FALSE(TryOrder(id, kCarol, kBuy, 0, 100).ok());  // invalid: never logged
+  ASSERT_FALSE(TryOrder(id, kCarol, kBuy, 0, 100).ok());          // invalid: never logged
   ASSERT_TRUE(engine_.CancelBid(kAlice, id, rest.entry, t1 + absl::Seconds(6)).ok());
   Order(id, kCarol, kBuy, 1, 200, false, t1 + absl::Seconds(7));
   engine_.AdvanceTo(kEnd + absl::Minutes(1));

@@ -942,8 +942,8 @@ TEST_F(EnglishTest, RepeatedCreateRequestIdReturnsTheSameAuction) {
 TEST(CreateKeysTest, RepeatOnAShardOfManyNamesTheSameId) {
   FakePrincipalNames names;
   RecordingListener listener;
-  Engine engine({/*shard_index=*/2, /*shard_count=*/3, /*auction_id_floor=*/3'000'000'000},
-                &names, &listener);
+  Engine engine({/*shard_index=*/2, /*shard_count=*/3, /*auction_id_floor=*/3'000'000'000}, &names,
+                &listener);
   std::vector<AuctionId> ids;
   for (int i = 0; i < 20; ++i) {
     absl::StatusOr<AuctionView> v =
@@ -1192,9 +1192,9 @@ TEST_F(EnglishTest, HistoryReplaysExactlyThePublishedEvents) {
   Bid(id, kAlice, 1000, kT0);  // not open: logged nowhere, no event
   engine_.AdvanceTo(open);
   Bid(id, kAlice, 1500, open + absl::Seconds(1));
-  Bid(id, kBob, 1200, open + absl::Seconds(2));  // the proxy answers
-  Bid(id, kBob, 1000, open + absl::Seconds(3));  // too low: logged, no event
-  Bid(id, kCarol, 3000, kEnd - absl::Minutes(1));  // extends
+  Bid(id, kBob, 1200, open + absl::Seconds(2));      // the proxy answers
+  Bid(id, kBob, 1000, open + absl::Seconds(3));      // too low: logged, no event
+  Bid(id, kCarol, 3000, kEnd - absl::Minutes(1));    // extends
   Bid(id, kSeller, 5000, kEnd - absl::Seconds(30));  // self bid: logged, no event
   engine_.AdvanceTo(kEnd + absl::Hours(1));
 

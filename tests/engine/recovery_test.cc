@@ -3,15 +3,17 @@
 // restored from a snapshot taken at a random point plus the journal after it
 // has the same state hash as the engine that never stopped, answers every
 // later command the same way and settles the same auctions byte for byte.
+#include "engine/recovery.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <thread>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -20,7 +22,6 @@
 #include "engine/env_memory.h"
 #include "engine/journal.h"
 #include "engine/journal_file.h"
-#include "engine/recovery.h"
 #include "engine/shard.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -31,11 +32,11 @@
 namespace gavel {
 namespace {
 
+using ::gavel::testing::DurablyHasBid;
 using ::gavel::testing::JournaledEngine;
 using ::gavel::testing::kSeller;
 using ::gavel::testing::kShardDir;
 using ::gavel::testing::kT0;
-using ::gavel::testing::DurablyHasBid;
 using ::gavel::testing::NamedPrincipals;
 using ::gavel::testing::RecoverCrashCopy;
 using ::gavel::testing::RunOn;
@@ -505,8 +506,8 @@ class BidTask final : public ShardTask {
       : auction_(auction), key_(std::move(key)), amount_(amount), counters_(counters) {}
 
   void Run(ShardContext& ctx) override {
-    result_ = ctx.engine.PlaceBid(testing::BidCommand(auction_, testing::kAlice, key_, amount_),
-                                  ctx.now);
+    result_ =
+        ctx.engine.PlaceBid(testing::BidCommand(auction_, testing::kAlice, key_, amount_), ctx.now);
     ctx.shard.AckWhenDurable(this);
   }
   void Acknowledge() override {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -31,9 +31,9 @@
 namespace gavel {
 namespace {
 
+using testing::DurablyHasBid;
 using testing::kShardDir;
 using testing::kT0;
-using testing::DurablyHasBid;
 using testing::NamedPrincipals;
 using testing::RunOn;
 using testing::WaitFor;

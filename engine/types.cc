@@ -77,9 +77,10 @@ absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text) {
 }
 
 std::string FormatBidId(AuctionId id, uint32_t entry) {
-  // Written by hand: every trade names two bid ids, and absl::StrCat's
-  // general path was a third of the order book's instructions per order
-  // (BENCHMARKS.md, "Double auction").
+  // Written by hand: it runs on the shard thread for every answer (its bid
+  // id, and a bid id per fill), and absl::StrCat's general path measured a
+  // third of the order book's instructions per order when trades were named
+  // by bid id (BENCHMARKS.md, "Double auction").
   char buf[1 + 20 + 1 + 10];
   char* const end = buf + sizeof buf;
   char* p = end;  // written backwards, digits last to first

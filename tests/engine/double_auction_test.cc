@@ -463,9 +463,8 @@ TEST_F(ContinuousTest, FillsAreInTheResultAndTradeEventsFollowTheAcceptanceInOrd
   }
 }
 
-// The format writes trade bid ids itself (a hand-written FormatBidId, for
-// speed): they must read exactly as FormatBidId's, for any auction id and
-// entry.
+// The format names a trade's two orders by bid log entry (the engine and
+// the watchers make bid ids from them), for any auction id and entry.
 TEST(ContinuousBidIdsTest, TradeEventsNameBothOrdersByEntry) {
   for (AuctionId id : {AuctionId{1}, AuctionId{1234567}, ~AuctionId{0}}) {
     absl::StatusOr<std::unique_ptr<Auction>> made =

@@ -215,6 +215,11 @@ class Auction {
   // The fills bid log entry `entry` made when it arrived (for idempotent
   // replays of the answer).
   virtual void FillsOf(uint32_t /*entry*/, std::vector<Fill>* /*out*/) const {}
+  // The trades entry `entry` made when it arrived, each raised as a kTrade
+  // event right after its acceptance (ForEachEvent rebuilds them from
+  // these). Only a format that trades on arrival has any; a Dutch bid's
+  // fills are units bought, not trades.
+  virtual void TradesOf(uint32_t /*entry*/, std::vector<Fill>* /*out*/) const {}
   // Adds format-specific parts to a view (book levels, indicative price,
   // next tick).
   virtual void FillView(AuctionView* /*view*/, bool /*public_view*/) const {}
@@ -351,9 +356,6 @@ bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
     return e.sequence < from_sequence || fn(e);
   };
   int64_t count = 0;
-  // Only the continuous double auction trades as orders arrive (a Dutch
-  // bid's fills are units bought from the seller, not trade events).
-  const bool trades = format_ == Format::kDoubleContinuous;
   std::vector<Fill> fills;
   for (size_t b = 0; b < bids_.size(); ++b) {
     const BidEntry& bid = bids_[b];
@@ -361,7 +363,7 @@ bool Auction::ForEachEvent(Sequence from_sequence, Fn&& fn) const {
     ++count;
     const uint32_t entry = static_cast<uint32_t>(b + 1);
     fills.clear();
-    if (trades) FillsOf(entry, &fills);
+    TradesOf(entry, &fills);
     if (bid.sequence + fills.size() < from_sequence) continue;
     AuctionEvent e;
     BidAcceptedEvent(entry, count, &e);

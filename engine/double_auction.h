@@ -102,6 +102,8 @@ class ContinuousDoubleAuction final : public DoubleAuction {
   CloseOutcome Close(absl::Time at) override;
   // The last trade's price; 0 before the first trade.
   int64_t CurrentPrice() const override { return last_price_; }
+  // Every fill on arrival is a trade.
+  void TradesOf(uint32_t entry, std::vector<Fill>* out) const override { FillsOf(entry, out); }
 
  private:
   int64_t last_price_ = 0;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -34,22 +35,34 @@ absl::Status PosixError(absl::string_view what, const std::string& path, int err
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  // `size`: the file's size when opened; appends go after it.
+  PosixWritableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), end_(size) {}
   ~PosixWritableFile() override { Close().IgnoreError(); }
 
+  // pwrite at the end of what was appended rather than O_APPEND, since a
+  // reserved file's size is past it.
   absl::Status Append(absl::string_view data) override {
     const char* p = data.data();
     size_t left = data.size();
     while (left > 0) {
-      const ssize_t n = ::write(fd_, p, left);
+      const ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(end_));
       if (n < 0) {
         if (errno == EINTR) continue;
         return PosixError("write", path_, errno);
       }
       p += n;
       left -= static_cast<size_t>(n);
+      end_ += static_cast<uint64_t>(n);
     }
     return absl::OkStatus();
+  }
+
+  bool Reserve(uint64_t bytes) override {
+    if (bytes <= std::max(end_, reserved_)) return true;
+    if (::fallocate(fd_, 0, 0, static_cast<off_t>(bytes)) != 0) return false;
+    reserved_ = bytes;
+    return true;
   }
 
   absl::Status Sync() override {
@@ -61,21 +74,33 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ < 0) return absl::OkStatus();
     const int fd = fd_;
     fd_ = -1;
-    if (::close(fd) != 0) return PosixError("close", path_, errno);
-    return absl::OkStatus();
+    absl::Status status;
+    if (reserved_ > end_ && ::ftruncate(fd, static_cast<off_t>(end_)) != 0) {
+      status = PosixError("truncate", path_, errno);
+    }
+    if (::close(fd) != 0 && status.ok()) status = PosixError("close", path_, errno);
+    return status;
   }
 
  private:
   const std::string path_;
   int fd_;
+  uint64_t end_;           // offset just past the appended bytes
+  uint64_t reserved_ = 0;  // the size Reserve gave the file (0: none)
 };
 
 class PosixEnv final : public Env {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenAppendable(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError("open", path, errno);
-    return std::make_unique<PosixWritableFile>(path, fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return PosixError("stat", path, err);
+    }
+    return std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size));
   }
 
   absl::StatusOr<std::string> ReadFile(const std::string& path) override {

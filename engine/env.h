@@ -24,13 +24,25 @@ namespace gavel {
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
-  // Appends `data` (one write; the whole of it or an error).
+  // Appends `data` (one write; the whole of it or an error) right after the
+  // bytes appended so far.
   virtual absl::Status Append(absl::string_view data) = 0;
+  // Reserves disk space for the file to grow to `bytes` (fallocate(2)): its
+  // size becomes `bytes`, zeros past what was appended, and Append goes on
+  // writing right after the appended bytes. Appends inside the reserved room
+  // then change no file size, so their Sync is one data write rather than a
+  // data write and an inode update (on ext4 here: 110 instead of 165 us, and
+  // about 25 us less CPU per fdatasync; BENCHMARKS.md). Readers see the zero
+  // tail (ScanFrames takes it as the end of the records); Close cuts the file
+  // back to what was appended. Best effort: false when the file system cannot
+  // reserve, and the file is then as it was.
+  virtual bool Reserve(uint64_t bytes) = 0;
   // Makes everything appended so far durable (fdatasync). After a failure
   // the file's state on disk is unknown: the caller must not retry and must
   // not trust any write since the last successful Sync.
   virtual absl::Status Sync() = 0;
-  // Closes without syncing. Idempotent.
+  // Closes without syncing (cutting off any reserved room that was not
+  // written; that cut is not synced either). Idempotent.
   virtual absl::Status Close() = 0;
 };
 
@@ -41,7 +53,8 @@ class Env {
   // The process-wide POSIX environment. Never null, never deleted.
   static Env* Default();
 
-  // Opens `path` for appending, creating it (empty) when it does not exist.
+  // Opens `path` for appending after its current contents, creating it
+  // (empty) when it does not exist.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> OpenAppendable(const std::string& path) = 0;
   // The whole contents of `path`. NotFound when it does not exist.
   virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;

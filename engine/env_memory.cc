@@ -19,6 +19,11 @@ class MemEnv::File final : public WritableFile {
     data_->data.append(bytes.data(), bytes.size());
     return absl::OkStatus();
   }
+  bool Reserve(uint64_t bytes) override {
+    if (closed_) return false;
+    data_->reserved = std::max(data_->reserved, bytes);
+    return true;
+  }
   absl::Status Sync() override {
     if (closed_) return absl::FailedPreconditionError(absl::StrCat("sync of closed ", path_));
     if (absl::Status st = env_->MaybeFailSync(absl::StrCat("fdatasync ", path_)); !st.ok()) {
@@ -28,6 +33,7 @@ class MemEnv::File final : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Close() override {
+    if (!closed_) data_->reserved = 0;  // the unwritten room is cut off
     closed_ = true;
     return absl::OkStatus();
   }
@@ -60,6 +66,14 @@ absl::StatusOr<std::unique_ptr<WritableFile>> MemEnv::OpenAppendable(const std::
   }
   std::shared_ptr<FileData>& data = files_[path];
   if (data == nullptr) data = std::make_shared<FileData>();
+  if (data->reserved > data->data.size()) {
+    // As with a POSIX file, the reserved zeros are now part of the file, and
+    // appends go after them.
+    const bool all_synced = data->synced == data->data.size();
+    data->data.resize(data->reserved, '\0');
+    if (all_synced) data->synced = data->data.size();
+    data->reserved = 0;
+  }
   return std::make_unique<File>(this, path, data);
 }
 
@@ -68,7 +82,10 @@ absl::StatusOr<std::string> MemEnv::ReadFile(const std::string& path) {
   if (it == files_.end()) {
     return absl::NotFoundError(absl::StrCat("open ", path, ": No such file or directory"));
   }
-  return it->second->data;
+  const FileData& f = *it->second;
+  std::string out = f.data;
+  if (f.reserved > out.size()) out.resize(f.reserved, '\0');
+  return out;
 }
 
 absl::Status MemEnv::Truncate(const std::string& path, uint64_t size) {
@@ -80,6 +97,7 @@ absl::Status MemEnv::Truncate(const std::string& path, uint64_t size) {
   FileData& f = *it->second;
   if (size < f.data.size()) f.data.resize(size);
   f.synced = f.data.size();
+  f.reserved = 0;
   return absl::OkStatus();
 }
 
@@ -143,6 +161,7 @@ std::unique_ptr<MemEnv> MemEnv::CrashCopy() const {
     auto kept = std::make_shared<FileData>();
     kept->data = data->data.substr(0, data->synced);
     kept->synced = kept->data.size();
+    kept->reserved = data->reserved;  // the reservation, like the file, is there
     copy->files_[path] = kept;
     copy->durable_[path] = kept;
   }

@@ -1,6 +1,6 @@
 // MemEnv: an Env held in memory, for tests of the journal and of recovery.
 // It models what a crash keeps: file contents up to the last successful
-// Sync, and the directory entries as of the last SyncDir of their directory
+// Sync (then the zeros of any reserved room), and the directory entries as of the last SyncDir of their directory
 // (creations, renames and removals since then are lost). Faults can be
 // injected: a failing fsync, and direct edits of a file's bytes (torn or
 // corrupt records).
@@ -53,6 +53,10 @@ class MemEnv final : public Env {
   struct FileData {
     std::string data;
     size_t synced = 0;  // bytes a crash keeps
+    // WritableFile::Reserve: the file reads as `data` then zeros up to this
+    // size (0: not reserved). Modelled as durable at once, like fallocate
+    // followed by the header's fdatasync in Journal::OpenFile.
+    uint64_t reserved = 0;
   };
   class File;
   absl::Status MaybeFailSync(const std::string& what);

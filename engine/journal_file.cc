@@ -1,6 +1,7 @@
 #include "engine/journal_file.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -95,15 +96,26 @@ void AppendFrame(const JournalRecord& r, std::string* out) {
 
 ScanResult ScanFrames(absl::string_view data) {
   ScanResult result;
+  // Past the last non-zero byte nothing can start a valid frame (a zero
+  // header is invalid), so scanning stops there.
+  size_t data_end = data.size();
+  while (data_end >= 8) {
+    uint64_t word;
+    std::memcpy(&word, data.data() + data_end - 8, 8);
+    if (word != 0) break;
+    data_end -= 8;
+  }
+  while (data_end > 0 && data[data_end - 1] == '\0') --data_end;
+  result.data_end = data_end;
   size_t offset = 0;
-  while (offset < data.size()) {
+  while (offset < data_end) {
     size_t end = 0;
     if (!ValidFrameAt(data, offset, &end, &result.damage)) {
       result.damaged = true;
       // Is there a valid frame anywhere after the damage? Then this is not
       // a torn tail. (A false match needs a 32-bit checksum to agree by
       // chance.)
-      for (size_t probe = offset + 1; probe + kFrameHeaderBytes <= data.size(); ++probe) {
+      for (size_t probe = offset + 1; probe < data_end; ++probe) {
         size_t probe_end = 0;
         if (ValidFrameAt(data, probe, &probe_end, nullptr)) {
           result.next_valid_offset = static_cast<int64_t>(probe);

@@ -6,7 +6,10 @@
 // Scanning a file tells apart the end of the valid records from damage: a
 // frame that is cut short or fails its checksum is reported with its offset,
 // and whether a valid frame can still be found anywhere after it (then the
-// damage is in the MIDDLE, not a torn tail).
+// damage is in the MIDDLE, not a torn tail). A journal file is reserved
+// ahead with zeros (WritableFile::Reserve), so zeros after the last valid
+// frame are not damage: they are room not yet written. (An all-zero frame
+// header is never valid: its checksum would have to be 0.)
 #ifndef GAVEL_ENGINE_JOURNAL_FILE_H_
 #define GAVEL_ENGINE_JOURNAL_FILE_H_
 
@@ -35,7 +38,12 @@ struct Frame {
 struct ScanResult {
   std::vector<Frame> frames;  // the valid frames before the first bad one
   uint64_t valid_end = 0;     // offset just past the last valid frame
-  bool damaged = false;       // bytes at valid_end that are not a valid frame
+  uint64_t data_end = 0;      // just past the last byte that is not zero:
+                              // the size less a reserved zero tail (it can
+                              // fall inside the last valid frame, which may
+                              // end in zero bytes)
+  bool damaged = false;       // bytes at valid_end that are neither a valid
+                              // frame nor zeros to the end
   std::string damage;         // why ("checksum mismatch", "cut short: ...")
   // With `damaged`: the offset of a valid frame found after the damage, or
   // -1 when none is (a torn tail).

@@ -221,11 +221,15 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
       report_.torn_tail = true;
       report_.torn_tail_file = path;
       report_.torn_tail_offset = scan.valid_end;
-      report_.torn_tail_bytes = data->size() - scan.valid_end;
+      report_.torn_tail_bytes = scan.data_end - scan.valid_end;
       Log(absl::StrCat("recovery: journal ", path, " ends in a torn record at offset ",
                        scan.valid_end, " (", scan.damage, "): replay stops there; ",
                        report_.torn_tail_bytes,
                        " byte(s) of an unacknowledged write are discarded"));
+      if (absl::Status st = env_->Truncate(path, scan.valid_end); !st.ok()) return st;
+    } else if (last && scan.valid_end < data->size()) {
+      // The unwritten room of a reserved file (zeros): cut it off, so that
+      // the Counters record below follows the last record.
       if (absl::Status st = env_->Truncate(path, scan.valid_end); !st.ok()) return st;
     }
   }

@@ -1,6 +1,9 @@
 // The journal's parts: CRC-32C, the record encoding, the framing, the
 // writer's group commit and rolls, and recovery's handling of a torn tail
 // (every byte offset of the last record) and of damage in the middle.
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <random>
 #include <string>
@@ -8,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/crc32c.h"
+#include "engine/env.h"
 #include "engine/env_memory.h"
 #include "engine/journal.h"
 #include "engine/journal_file.h"
@@ -277,6 +281,38 @@ TEST(JournalFrames, ACutShortTailHasNoValidFrameAfterIt) {
   }
 }
 
+// A journal file is reserved ahead (WritableFile::Reserve): the zeros after
+// its last record are room not yet written, not damage; a torn record before
+// them still is.
+TEST(JournalFrames, AZeroTailIsUnwrittenRoomNotDamage) {
+  std::string records;
+  for (const JournalRecord& r : OneOfEach()) AppendFrame(r, &records);
+  for (size_t zeros : {1, 7, 8, 9, 4096}) {
+    SCOPED_TRACE(zeros);
+    const std::string file = records + std::string(zeros, '\0');
+    ScanResult s = ScanFrames(file);
+    EXPECT_FALSE(s.damaged) << s.damage;
+    EXPECT_EQ(s.frames.size(), OneOfEach().size());
+    EXPECT_EQ(s.valid_end, records.size());
+    EXPECT_LE(s.data_end, records.size());  // a record may end in zero bytes
+  }
+  // A record cut short, then zeros: a torn tail whose bytes end at data_end.
+  const size_t last = ScanFrames(records).frames.back().offset;
+  std::string torn = records.substr(0, last + 11);
+  torn.back() = 'x';  // so that the torn bytes end in one that is not zero
+  torn.append(4096, '\0');
+  ScanResult s = ScanFrames(torn);
+  EXPECT_TRUE(s.damaged);
+  EXPECT_EQ(s.valid_end, last);
+  EXPECT_EQ(s.data_end, last + 11);
+  EXPECT_EQ(s.next_valid_offset, -1);
+  // Why zeros can end the scan: no frame, not even an empty one, has an
+  // all-zero header.
+  std::string empty;
+  AppendFramedPayload("", &empty);
+  EXPECT_NE(empty, std::string(kFrameHeaderBytes, '\0'));
+}
+
 TEST(JournalFrames, FileNamesRoundTrip) {
   uint64_t n = 0;
   EXPECT_EQ(JournalFileName(42), "journal-000000000042.log");
@@ -333,6 +369,78 @@ TEST(JournalWriter, GroupCommitIsOneWriteAndOneSyncPerBatch) {
   ScanResult scan = ScanFrames(*env.CrashCopy()->MutableContents(path));
   EXPECT_FALSE(scan.damaged);
   EXPECT_EQ(scan.frames.size(), 101u);
+}
+
+TEST(JournalWriter, ReservesTheWholeFileAndClosingCutsTheRoomOff) {
+  MemEnv env;
+  JournalOptions o = MemOptions(&env);
+  o.max_file_bytes = 64 << 10;
+  absl::StatusOr<std::unique_ptr<Journal>> j = Journal::Open(o, 1, kT0);
+  ASSERT_TRUE(j.ok()) << j.status();
+  const std::string path = (*j)->file_path();
+  for (int i = 0; i < 10; ++i) (*j)->Append(Bid(i));
+  ASSERT_TRUE((*j)->Write().ok());
+  ASSERT_TRUE((*j)->Sync().ok());
+  const size_t written = env.MutableContents(path)->size();
+  // The file reads as its records, then zeros to the reserved size; so does
+  // what a crash leaves, and the scan takes the zeros as the end.
+  for (MemEnv* e : {&env, env.CrashCopy().release()}) {
+    absl::StatusOr<std::string> data = e->ReadFile(path);
+    ASSERT_TRUE(data.ok());
+    EXPECT_EQ(data->size(), o.max_file_bytes);
+    ScanResult scan = ScanFrames(*data);
+    EXPECT_FALSE(scan.damaged);
+    EXPECT_EQ(scan.frames.size(), 11u);
+    EXPECT_EQ(scan.valid_end, written);
+    if (e != &env) delete e;
+  }
+  // Closed: the room is cut off, the counters record last.
+  ASSERT_TRUE((*j)->Close(Bid(99)).ok());
+  absl::StatusOr<std::string> closed = env.ReadFile(path);
+  ASSERT_TRUE(closed.ok());
+  ScanResult scan = ScanFrames(*closed);
+  EXPECT_FALSE(scan.damaged);
+  EXPECT_EQ(scan.frames.size(), 12u);
+  EXPECT_EQ(scan.valid_end, closed->size());
+}
+
+// The same with the real file system: fallocate gives the file its reserved
+// size, appends go right after what was written (not after the zeros), Close
+// cuts the file back, and a file opened again appends after its contents.
+TEST(PosixEnv, ReservedRoomIsZerosThatAppendsFillAndCloseCutsOff) {
+  char tmpl[] = "/tmp/gavel-env-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/f";
+  Env* env = Env::Default();
+  {
+    absl::StatusOr<std::unique_ptr<WritableFile>> f = env->OpenAppendable(path);
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_TRUE((*f)->Append("abc").ok());
+    if (!(*f)->Reserve(1 << 16)) GTEST_SKIP() << "this file system cannot fallocate";
+    ASSERT_TRUE((*f)->Append("def").ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+    absl::StatusOr<std::string> data = env->ReadFile(path);
+    ASSERT_TRUE(data.ok());
+    ASSERT_EQ(data->size(), 1u << 16);
+    EXPECT_EQ(data->substr(0, 6), "abcdef");
+    EXPECT_EQ(data->find_first_not_of('\0', 6), std::string::npos);
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  absl::StatusOr<std::string> closed = env->ReadFile(path);
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(*closed, "abcdef");
+  {
+    absl::StatusOr<std::unique_ptr<WritableFile>> f = env->OpenAppendable(path);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Append("gh").ok());
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  closed = env->ReadFile(path);
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(*closed, "abcdefgh");
+  ASSERT_TRUE(env->Remove(path).ok());
+  ASSERT_EQ(rmdir(dir.c_str()), 0);
 }
 
 TEST(JournalWriter, RollsAtTheSizeLimitWithCountersAtTheEnd) {
@@ -485,6 +593,47 @@ TEST(Recovery, TornTailAtEveryByteOfTheLastRecordKeepsEverythingBefore) {
     EXPECT_FALSE(second->torn_tail);
     EXPECT_EQ(again, hash);
   }
+}
+
+// A crash leaves the newest file reserved: its records, then zeros. That is
+// no torn tail; recovery cuts the zeros off before it ends the file with its
+// counters, and the journal goes on recoverably.
+TEST(Recovery, AReservedZeroTailIsNotATornTail) {
+  MemEnv env;
+  NamedPrincipals names;
+  std::unique_ptr<MemEnv> crashed;
+  std::string path, before;
+  size_t written = 0;
+  {
+    JournaledEngine je(&env, &names);
+    ASSERT_TRUE(je.Start(&names).ok());
+    path = je.CurrentFile();
+    ASSERT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
+    ASSERT_TRUE(je.engine().PlaceBid(testing::BidCommand(1, kAlice, "k1", 1000), kT0).ok());
+    ASSERT_TRUE(je.Step(kT0).ok());
+    before = je.engine().StateHash();
+    written = env.MutableContents(path)->size();
+    crashed = env.CrashCopy();  // the crash, with the journal open
+  }
+  ASSERT_GT(crashed->ReadFile(path)->size(), written);  // the reserved zeros
+  std::string hash;
+  std::vector<std::string> log;
+  absl::StatusOr<RecoveryReport> report = RecoverInto(crashed.get(), &names, &hash, &log);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->torn_tail);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(hash, before);
+  // The records, then the counters record recovery appended right after
+  // them, and nothing else.
+  absl::StatusOr<std::string> data = crashed->ReadFile(path);
+  ASSERT_TRUE(data.ok());
+  ScanResult scan = ScanFrames(*data);
+  EXPECT_FALSE(scan.damaged);
+  EXPECT_EQ(scan.valid_end, data->size());
+  EXPECT_EQ(scan.frames.back().offset, written);
+  std::string again;
+  ASSERT_TRUE(RecoverInto(crashed.get(), &names, &again).ok());
+  EXPECT_EQ(again, before);
 }
 
 TEST(Recovery, ACorruptLastRecordIsATornTail) {

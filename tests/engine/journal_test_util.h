@@ -56,7 +56,9 @@ inline constexpr char kShardDir[] = "/data/shard-0";
 // minus the thread: Step() writes and syncs what the last calls appended.
 class JournaledEngine {
  public:
-  JournaledEngine(MemEnv* env, PrincipalNames* names, uint64_t max_file_bytes = 64u << 20)
+  // Files roll at 1 MiB by default: MemEnv reserves that much for each
+  // (WritableFile::Reserve), and no test writes that much unless it asks.
+  JournaledEngine(MemEnv* env, PrincipalNames* names, uint64_t max_file_bytes = 1u << 20)
       : env_(env), engine_(EngineOptions{}, names, &listener_) {
     EXPECT_TRUE(env_->CreateDir(kShardDir).ok());
     options_.env = env_;

@@ -7,6 +7,9 @@
 //   random bidders over N open English auctions, every client_bid_id unique
 //   (no idempotent replays), every amount just above the auction's current
 //   minimum, so nearly all bids are accepted and move the proxy.
+//   prefetch:1 gives the engine the hints Shard::Loop gives it for the two
+//   commands queued behind the running one (Engine::PrefetchBid,
+//   PrefetchAuction); prefetch:0 is the same loop without them.
 // - BM_ShardLatency: one command through MpscRing + a real Shard thread
 //   (SystemClock), the shard and this thread pinned to a core each:
 //   submit-to-done latency percentiles (p50/p99/p999 in ns) from per-op
@@ -206,21 +209,56 @@ inline PlaceBidCommand RandomBid(const std::vector<AuctionId>& ids,
 // English proxy bids on one engine, no ring.
 void BM_EnglishProxyBid(benchmark::State& state) {
   EnglishBook book(static_cast<int>(state.range(0)));
-  const KeyPool keys(state.max_iterations);
+  const bool prefetch = state.range(1) == 1;
+  // Bids arrive three ahead of the one placed, as a shard sees its ring:
+  // which auction, bidder and key are known on arrival; the amount is
+  // decided when the bid is placed (just above the minimum then). With
+  // prefetch:1 the loop gives the engine the hints the shard gives it
+  // (Shard::Loop: PrefetchBid for the next, PrefetchAuction for the one
+  // after); prefetch:0 is the same loop without them.
+  constexpr size_t kAhead = 3;
+  const KeyPool keys(state.max_iterations + kAhead);
   uint64_t rng = 42;
+  struct Arrived {
+    size_t auction;
+    PrincipalId bidder;
+    uint64_t extra;
+  };
+  auto arrive = [&] {
+    const uint64_t r = NextRandom(&rng);
+    return Arrived{static_cast<size_t>((r & 0xffffffffu) % book.ids.size()),
+                   1 + static_cast<PrincipalId>((r >> 32) % kBidders), r >> 48};
+  };
+  Arrived queue[4];
+  for (size_t k = 0; k < kAhead; ++k) queue[k] = arrive();
   const absl::Time now = kT0 + absl::Seconds(1);
   size_t i = 0;
   int64_t accepted = 0;
   for (auto _ : state) {
-    const PlaceBidCommand cmd = RandomBid(book.ids, book.auctions, &rng, keys[i++]);
+    queue[(i + kAhead) % 4] = arrive();
+    if (prefetch) {
+      const Arrived& next = queue[(i + 1) % 4];
+      book.engine.PrefetchBid(book.ids[next.auction], next.bidder, keys[i + 1]);
+      book.engine.PrefetchAuction(book.ids[queue[(i + 2) % 4].auction]);
+    }
+    const Arrived& bid = queue[i % 4];
+    PlaceBidCommand cmd;
+    cmd.auction_id = book.ids[bid.auction];
+    cmd.bidder = bid.bidder;
+    cmd.client_bid_id = keys[i];
+    const int64_t minimum = book.auctions[bid.auction]->NextMinimum();
+    cmd.amount_minor = minimum + static_cast<int64_t>(bid.extra % (minimum / 32 + 1));
     absl::StatusOr<BidResult> r = book.engine.PlaceBid(cmd, now);
     accepted += r.ok() && r->reason == RejectReason::kNone && !r->replayed;
+    ++i;
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["accepted_share"] =
       static_cast<double>(accepted) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
-BENCHMARK(BM_EnglishProxyBid)->Arg(1'000)->Arg(10'000)->ArgName("auctions");
+BENCHMARK(BM_EnglishProxyBid)
+    ->ArgNames({"auctions", "prefetch"})
+    ->ArgsProduct({{1'000, 10'000}, {0, 1}});
 
 // ---------------------------------------------------------------------------
 // One command through ring + shard.
@@ -242,6 +280,14 @@ class alignas(kCacheLine) ProbeTask final : public ShardTask {
     }
     done_ns_ = NowNs();
     done_.store(true, std::memory_order_release);  // the one handoff back
+  }
+  void Prefetch(const Engine& engine, int distance) const override {
+    if (!bid_) return;
+    if (distance == 1) {
+      engine.PrefetchBid(cmd_.auction_id, cmd_.bidder, cmd_.client_bid_id);
+    } else {
+      engine.PrefetchAuction(cmd_.auction_id);
+    }
   }
 
   bool bid_ = false;

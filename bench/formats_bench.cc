@@ -15,7 +15,8 @@
 //   order number mapped to the bid log entry PlaceBid returned). One
 //   iteration = the whole stream into a fresh engine; items = ops (orders
 //   and cancels). The end state is checked against the stream's "expect"
-//   line (trades, volume, resting orders and units).
+//   line (trades, volume, resting orders and units). prefetch:1 hints the
+//   next order to the engine first (Engine::PrefetchBid), as the shard does.
 // - BM_DoubleStreamBook: the same stream into a ContinuousDoubleAuction
 //   alone (no Engine: no bid log, idempotency map, events or BidResult):
 //   what the order book and matching cost by themselves.
@@ -239,6 +240,7 @@ bool CheckTotals(benchmark::State& state, const bench::OrderStream& s, const Dou
 }
 
 void BM_DoubleStreamEngine(benchmark::State& state) {
+  const bool prefetch = state.range(0) == 1;
   const bench::OrderStream* s = Stream(state);
   if (s == nullptr) return;
   const KeyPool keys(static_cast<size_t>(s->orders) + 1);
@@ -255,7 +257,14 @@ void BM_DoubleStreamEngine(benchmark::State& state) {
     const AuctionId id =
         engine->CreateAuction(kSeller, "stream", ContinuousSpec(), kT0)->auction_id;
     state.ResumeTiming();
-    for (const bench::StreamOp& op : s->ops) {
+    const size_t n = s->ops.size();
+    for (size_t k = 0; k < n; ++k) {
+      const bench::StreamOp& op = s->ops[k];
+      if (prefetch && k + 1 < n && s->ops[k + 1].kind == bench::StreamOp::Kind::kOrder) {
+        // What Shard::Loop does for the next task in its ring.
+        const bench::StreamOp& next = s->ops[k + 1];
+        engine->PrefetchBid(id, next.owner, keys[next.order]);
+      }
       if (op.kind == bench::StreamOp::Kind::kOrder) {
         PlaceBidCommand cmd;
         cmd.auction_id = id;
@@ -288,7 +297,12 @@ void BM_DoubleStreamEngine(benchmark::State& state) {
   state.counters["cancel_errors"] = static_cast<double>(cancel_errors);
   state.counters["cancelled_nothing"] = static_cast<double>(cancelled_nothing);
 }
-BENCHMARK(BM_DoubleStreamEngine)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_DoubleStreamEngine)
+    ->ArgName("prefetch")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 void BM_DoubleStreamBook(benchmark::State& state) {
   const bench::OrderStream* s = Stream(state);

@@ -84,6 +84,12 @@ class BidLog {
   const BidEntry* begin() const { return data_; }
   const BidEntry* end() const { return data_ + size_; }
 
+  // Starts loading the last entry and the place of the next one (a hint).
+  void PrefetchTail() const {
+    if (size_ > 0) __builtin_prefetch(data_ + size_ - 1);
+    if (size_ < capacity_) __builtin_prefetch(data_ + size_, /*rw=*/1);
+  }
+
   // Appends a default entry and returns it.
   BidEntry& emplace_back() {
     if (size_ == capacity_) Grow();

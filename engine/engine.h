@@ -123,6 +123,16 @@ class Engine {
   // One bid. NotFound for an unknown auction; otherwise a BidResult, which
   // may be a rejection by the rules.
   absl::StatusOr<BidResult> PlaceBid(const PlaceBidCommand& cmd, absl::Time now);
+  // Hints for a shard that sees its next commands coming (software
+  // pipelining; they change nothing and cost a few loads). A bid spends most
+  // of its time waiting for two cache misses, its auction's key slot and the
+  // end of its bid log (BENCHMARKS.md); started one and two commands early,
+  // the loads overlap the commands before. PrefetchAuction: the bid two
+  // commands ahead; starts loading the auction object. PrefetchBid: the next
+  // bid; reads the auction (loaded by then) and starts loading the key slot
+  // and the bid log's tail. Unknown ids are ignored.
+  void PrefetchAuction(AuctionId id) const;
+  void PrefetchBid(AuctionId id, PrincipalId bidder, absl::string_view client_bid_id) const;
   // Cancels the owner's resting order `entry` (a bid log entry) in a
   // double auction; returns the quantity cancelled. NotFound,
   // PermissionDenied, FailedPrecondition (not open, or no resting orders in

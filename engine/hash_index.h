@@ -32,6 +32,12 @@ class HashIndex {
     }
   }
 
+  // Starts loading the slot Find(hash) looks at first (a hint; no effect
+  // on the contents).
+  void Prefetch(uint64_t hash) const {
+    if (slots_ != nullptr) __builtin_prefetch(&slots_[Home(hash)]);
+  }
+
   // REQUIRES: Find(hash) == 0, entry (the value) > 0, size() < 2^30 (so
   // that the capacity stays within 32 bits; the bid log stops at
   // kMaxBidsPerAuction = 2^30).

@@ -6,7 +6,7 @@
 //   slot `pos` by a CAS on `tail_` (relaxed is enough for the claim itself),
 //   writes the value, then publishes it with a release store of
 //   `cell.sequence = pos + 1`.
-// - Reader: exactly one consumer thread calls TryPop/Empty. It reads
+// - Reader: exactly one consumer thread calls TryPop/Peek/Empty. It reads
 //   `cell.sequence` with acquire; seeing `pos + 1` means the value written
 //   before the producer's release store is visible. It then frees the cell
 //   for the producer one lap later with a release store of
@@ -76,6 +76,18 @@ class MpscRing {
     *out = cell.value;
     cell.sequence.store(head_ + mask_ + 1, std::memory_order_release);  // frees the cell
     ++head_;
+    return true;
+  }
+
+  // REQUIRES: the single consumer thread. The value `ahead` places behind
+  // the one TryPop returns next (0: that one), without taking it; false when
+  // it is not published yet. Its cell stays the consumer's until TryPop
+  // frees it, so no producer overwrites the value meanwhile.
+  bool Peek(size_t ahead, T* out) const {
+    const uint64_t pos = head_ + ahead;
+    const Cell& cell = cells_[pos & mask_];
+    if (cell.sequence.load(std::memory_order_acquire) != pos + 1) return false;
+    *out = cell.value;
     return true;
   }
 

@@ -157,6 +157,11 @@ class ShardTask {
  public:
   virtual ~ShardTask() = default;
   virtual void Run(ShardContext& ctx) = 0;
+  // A hint, on the shard thread, that this task runs `distance` (1 or 2)
+  // tasks from now: a bid calls engine.PrefetchBid (1) or
+  // engine.PrefetchAuction (2), so that its memory is on the way while the
+  // tasks before it run. Must change nothing. Default: no hint.
+  virtual void Prefetch(const Engine& /*engine*/, int /*distance*/) const {}
   virtual void Acknowledge() {}
   virtual void Abandon() {}
 };

@@ -69,7 +69,8 @@ void BidStreamReactor::Submit(uint64_t n) {
         }
         Complete(n);
         Unref();
-      });
+      },
+      BidHint{auction_id, bidder, req.client_bid_id()});
   if (!queued) {
     refs_.fetch_sub(1, std::memory_order_relaxed);
     slot.status = grpc::Status(

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/clock.h"
 #include "engine/journal.h"
 #include "engine/recovery.h"
@@ -53,13 +54,31 @@ grpc::Status JournalFailedStatus();
 // JournalFailedStatus() when they never will be). `run` runs on the shard
 // thread; `answer` on the shard thread, or with --durability=sync on the
 // shard's sync thread (engine/shard.h), so it must not touch shard state.
+// What a bid command will touch, so that the shard can start loading it
+// while the commands ahead of it run (ShardTask::Prefetch). The key must
+// stay valid until the command has run (it points into the request).
+struct BidHint {
+  AuctionId auction_id = 0;  // 0: no hint
+  PrincipalId bidder = 0;
+  absl::string_view client_bid_id;
+};
+
 template <typename F, typename A>
 class CommandTask final : public ShardTask {
  public:
-  CommandTask(F run, A answer) : run_(std::move(run)), answer_(std::move(answer)) {}
+  CommandTask(F run, A answer, BidHint hint)
+      : run_(std::move(run)), answer_(std::move(answer)), hint_(hint) {}
   void Run(ShardContext& ctx) override {
     status_ = run_(ctx);
     ctx.shard.AckWhenDurable(this);
+  }
+  void Prefetch(const Engine& engine, int distance) const override {
+    if (hint_.auction_id == 0) return;
+    if (distance == 1) {
+      engine.PrefetchBid(hint_.auction_id, hint_.bidder, hint_.client_bid_id);
+    } else {
+      engine.PrefetchAuction(hint_.auction_id);
+    }
   }
   void Acknowledge() override {
     answer_(std::move(status_));
@@ -73,6 +92,7 @@ class CommandTask final : public ShardTask {
  private:
   F run_;
   A answer_;
+  const BidHint hint_;
   grpc::Status status_;
 };
 
@@ -127,10 +147,10 @@ class Runtime final : private EngineListener {
   // Any thread. Runs the command `run(ShardContext&) -> grpc::Status` on
   // `shard`, and `answer(grpc::Status)` once it is durable (see
   // CommandTask); false when the shard's ring is full or the runtime is
-  // stopping (neither then runs).
+  // stopping (neither then runs). A bid passes its `hint`.
   template <typename F, typename A>
-  bool RunCommand(Shard& shard, F run, A answer) {
-    auto* task = new CommandTask<F, A>(std::move(run), std::move(answer));
+  bool RunCommand(Shard& shard, F run, A answer, BidHint hint = {}) {
+    auto* task = new CommandTask<F, A>(std::move(run), std::move(answer), hint);
     if (shard.Submit(task)) return true;
     delete task;
     return false;

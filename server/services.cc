@@ -221,7 +221,7 @@ grpc::ServerUnaryReactor* BidderServiceImpl::PlaceBid(grpc::CallbackServerContex
       [=](ShardContext& c) {
         return ToGrpc(PlaceBidFromRequest(*request, auction_id, bidder, c.engine, c.now, response));
       },
-      Answer(reactor));
+      Answer(reactor), BidHint{auction_id, bidder, request->client_bid_id()});
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));
   return reactor;
 }

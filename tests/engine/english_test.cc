@@ -891,6 +891,27 @@ TEST_F(EnglishTest, RepeatedClientBidIdReturnsTheFirstResultAndChangesNothing) {
   EXPECT_EQ(View(id).leader, kBob);
 }
 
+// The shard's prefetch hints are hints: for known, unknown and foreign ids,
+// before and after bids, they change nothing a bid or the state shows.
+TEST_F(EnglishTest, PrefetchHintsChangeNothing) {
+  const AuctionId id = Create(EnglishSpec());
+  const std::string before = engine_.StateHash();
+  for (AuctionId target : {id, id + 1000, AuctionId{0}}) {
+    engine_.PrefetchAuction(target);
+    engine_.PrefetchBid(target, kAlice, "k");
+    engine_.PrefetchBid(target, kAlice, "");
+  }
+  EXPECT_EQ(engine_.StateHash(), before);
+  EXPECT_EQ(Bid(id, kAlice, 1000).reason, RejectReason::kNone);
+  const std::string after_bid = engine_.StateHash();
+  engine_.PrefetchAuction(id);
+  engine_.PrefetchBid(id, kBob, "bid-1");
+  EXPECT_EQ(engine_.StateHash(), after_bid);
+  // And the next bid is judged as it would have been.
+  EXPECT_EQ(Bid(id, kBob, 1100).reason, RejectReason::kNone);
+  EXPECT_TRUE(engine_.PlaceBid(testing::BidCommand(id, kAlice, "bid-1", 5000), kT0)->replayed);
+}
+
 TEST_F(EnglishTest, RepeatedClientBidIdOfARefusedBidReplaysTheRefusal) {
   const AuctionId id = Create(EnglishSpec());
   absl::StatusOr<BidResult> first = TryBid(id, kAlice, 900, kT0, "low");

@@ -147,6 +147,29 @@ TEST(MpscRingTest, FourProducersEveryValueSeenExactlyOnceInPerProducerOrder) {
   EXPECT_FALSE(ring.TryPop(&extra));
 }
 
+TEST(MpscRingTest, PeekSeesWhatIsQueuedWithoutTakingIt) {
+  MpscRing<int> ring(4);
+  int v = -1;
+  EXPECT_FALSE(ring.Peek(0, &v));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ring.TryPush(10 + i));
+  for (size_t ahead = 0; ahead < 3; ++ahead) {
+    ASSERT_TRUE(ring.Peek(ahead, &v)) << ahead;
+    EXPECT_EQ(v, 10 + static_cast<int>(ahead));
+  }
+  EXPECT_FALSE(ring.Peek(3, &v));  // not pushed yet
+  ASSERT_TRUE(ring.TryPop(&v));
+  EXPECT_EQ(v, 10);
+  // Across the wrap: the cells of the next lap are not mistaken for queued.
+  ASSERT_TRUE(ring.TryPush(13));
+  ASSERT_TRUE(ring.TryPush(14));
+  for (size_t ahead = 0; ahead < 4; ++ahead) {
+    ASSERT_TRUE(ring.Peek(ahead, &v)) << ahead;
+    EXPECT_EQ(v, 11 + static_cast<int>(ahead));
+  }
+  EXPECT_FALSE(ring.Peek(4, &v));
+  EXPECT_FALSE(ring.Peek(5, &v));
+}
+
 // ---------------------------------------------------------------------------
 // Shard.
 
@@ -320,6 +343,45 @@ TEST_F(ShardTest, TasksRunInSubmissionOrderOnTheShardThread) {
   ASSERT_EQ(seen.size(), 500u);
   for (int i = 0; i < 500; ++i) EXPECT_EQ(seen[i], i);
   EXPECT_EQ(off_thread.load(), 500);
+}
+
+// A task that records, on the shard thread, the prefetch hints it gets.
+class HintedTask final : public ShardTask {
+ public:
+  explicit HintedTask(std::atomic<bool>* hold = nullptr) : hold_(hold) {}
+  void Run(ShardContext&) override {
+    ran_after_hints_ = hints_;
+    while (hold_ != nullptr && hold_->load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+  void Prefetch(const Engine&, int distance) const override { hints_.push_back(distance); }
+  std::vector<int> ran_after_hints_;
+
+ private:
+  std::atomic<bool>* const hold_;
+  mutable std::vector<int> hints_;  // shard thread only
+};
+
+TEST_F(ShardTest, TheTwoTasksBehindTheRunningOneGetPrefetchHints) {
+  std::atomic<bool> hold{true};
+  std::atomic<bool> running{false};
+  ASSERT_TRUE(Post(shard_, [&](ShardContext&) {
+    running.store(true, std::memory_order_release);
+    while (hold.load(std::memory_order_acquire)) std::this_thread::yield();
+  }));
+  ASSERT_TRUE(WaitFor([&] { return running.load(std::memory_order_acquire); }));
+  // Queued while the first runs: when the shard takes each, the two
+  // behind it are hinted (the nearer with 1, the next with 2).
+  HintedTask a, b, c;
+  ASSERT_TRUE(shard_.Submit(&a));
+  ASSERT_TRUE(shard_.Submit(&b));
+  ASSERT_TRUE(shard_.Submit(&c));
+  hold.store(false, std::memory_order_release);
+  RunOnShard(shard_, [](ShardContext&) {});
+  // The blocking task was taken before any of them was queued: no hints
+  // then. Running a: b gets 1, c gets 2. Running b: c gets 1.
+  EXPECT_EQ(a.ran_after_hints_, std::vector<int>{});
+  EXPECT_EQ(b.ran_after_hints_, std::vector<int>({1}));
+  EXPECT_EQ(c.ran_after_hints_, std::vector<int>({2, 1}));
 }
 
 TEST_F(ShardTest, StopRunsTheTasksAlreadyQueuedThenRefusesMore) {

@@ -87,8 +87,8 @@ DoubleAuction::OrderRecord& DoubleAuction::OpenAccount(const BidInput& bid) {
   assert(bid.side == Side::kBuy || bid.side == Side::kSell);
   if (bid.entry >= orders_.size()) orders_.resize(bid.entry + 1);
   OrderRecord& r = orders_[bid.entry];
-  r.owner = bid.bidder;
-  r.status = OrderStatus{bid.side, bid.amount_minor, bid.quantity, 0, 0, 0};
+  r = OrderRecord{};
+  r.accepted = 1;
   r.fills_begin = static_cast<uint32_t>(fills_.size());
   r.fills_count = 0;
   return r;
@@ -96,32 +96,34 @@ DoubleAuction::OrderRecord& DoubleAuction::OpenAccount(const BidInput& bid) {
 
 CloseOutcome::TradeAward DoubleAuction::Trade(uint32_t buy_entry, uint32_t sell_entry,
                                               int64_t price, int64_t quantity) {
-  OrderRecord& buy = orders_[buy_entry];
-  OrderRecord& sell = orders_[sell_entry];
-  buy.status.traded += quantity;
-  sell.status.traded += quantity;
-  trades_.push_back({buy_entry, sell_entry, buy.owner, sell.owner, price, quantity});
+  // At most 10^9 units an order: the counts stay within 32 bits.
+  orders_[buy_entry].traded += static_cast<uint32_t>(quantity);
+  orders_[sell_entry].traded += static_cast<uint32_t>(quantity);
+  trades_.push_back({buy_entry, sell_entry, EntryOf(buy_entry).bidder,
+                     EntryOf(sell_entry).bidder, price, quantity});
   return trades_.back();
 }
 
 int64_t DoubleAuction::CancelResting(uint32_t entry) {
   const int64_t cancelled = book_.Remove(entry);
-  orders_[entry].status.cancelled += cancelled;
+  orders_[entry].cancelled += static_cast<uint32_t>(cancelled);
   return cancelled;
 }
 
 void DoubleAuction::CancelAll() {
   book_.Clear(
-      [this](const OrderBook::Order& o) { orders_[o.entry].status.cancelled += o.quantity; });
+      [this](const OrderBook::Order& o) {
+        orders_[o.entry].cancelled += static_cast<uint32_t>(o.quantity);
+      });
 }
 
 absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t entry,
                                                    std::vector<AuctionEvent>* events) {
-  if (entry >= orders_.size() || orders_[entry].status.quantity == 0) {
+  if (entry >= orders_.size() || !orders_[entry].accepted) {
     return absl::NotFoundError(absl::StrCat("bid ", FormatBidId(id(), entry),
                                             " is not an accepted order; nothing to cancel"));
   }
-  if (orders_[entry].owner != owner) {
+  if (EntryOf(entry).bidder != owner) {
     return absl::PermissionDeniedError(
         absl::StrCat("bid ", FormatBidId(id(), entry), " is not yours to cancel"));
   }
@@ -144,11 +146,13 @@ void DoubleAuction::FillView(AuctionView* view, bool /*public_view*/) const {
 }
 
 std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry) const {
-  if (entry >= orders_.size() || orders_[entry].status.quantity == 0) return std::nullopt;
-  OrderStatus status = orders_[entry].status;
+  if (entry >= orders_.size() || !orders_[entry].accepted) return std::nullopt;
+  const OrderRecord& r = orders_[entry];
+  const BidEntry& e = EntryOf(entry);
   const OrderBook::Order* resting = book_.Find(entry);
-  status.resting = resting == nullptr ? 0 : resting->quantity;
-  return status;
+  return OrderStatus{e.side,      e.amount_minor, e.quantity,
+                     r.traded,    resting == nullptr ? 0 : resting->quantity,
+                     r.cancelled};
 }
 
 // ---------------------------------------------------------------- continuous
@@ -188,7 +192,7 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
   r.fills_count = static_cast<uint32_t>(fills_.size()) - r.fills_begin;
   if (left > 0) {
     if (bid.immediate_or_cancel) {
-      r.status.cancelled += left;
+      r.cancelled += static_cast<uint32_t>(left);
     } else {
       book_.Add({bid.entry, bid.bidder, bid.side, bid.amount_minor, left});
     }

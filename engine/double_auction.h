@@ -60,12 +60,20 @@ class DoubleAuction : public Auction {
   const std::vector<CloseOutcome::TradeAward>& trades() const { return trades_; }
 
  protected:
+  // The account of an order beside its bid log entry, which holds its owner,
+  // side, limit and quantity (not stored twice), and the book, which holds
+  // what still rests. 16 bytes an order: an order has at most 10^9 units.
   struct OrderRecord {
-    PrincipalId owner = kNoPrincipal;
-    OrderStatus status;        // `resting` stays 0 here: the book holds it (StatusOf)
-    uint32_t fills_begin = 0;  // this order's fills on arrival: fills_[begin, begin + count)
+    uint32_t traded = 0;
+    uint32_t cancelled : 31 = 0;  // by the owner, immediate-or-cancel, no-self-trade or the close
+    uint32_t accepted : 1 = 0;    // an accepted order of this auction
+    uint32_t fills_begin = 0;     // this order's fills on arrival: fills_[begin, begin + count)
     uint32_t fills_count = 0;
   };
+  static_assert(sizeof(OrderRecord) == 16);
+
+  // Order `entry`'s bid log entry. REQUIRES: 1 <= entry <= bids().size().
+  const BidEntry& EntryOf(uint32_t entry) const { return bids()[entry - 1]; }
 
   // Opens the account of an accepted order (before it trades or rests).
   OrderRecord& OpenAccount(const BidInput& bid);

@@ -465,20 +465,24 @@ TEST_F(ContinuousTest, FillsAreInTheResultAndTradeEventsFollowTheAcceptanceInOrd
 
 // The format names a trade's two orders by bid log entry (the engine and
 // the watchers make bid ids from them), for any auction id and entry.
-TEST(ContinuousBidIdsTest, TradeEventsNameBothOrdersByEntry) {
-  for (AuctionId id : {AuctionId{1}, AuctionId{1234567}, ~AuctionId{0}}) {
-    absl::StatusOr<std::unique_ptr<Auction>> made =
-        MakeDoubleAuction(id, kSeller, DoubleSpec(Format::kDoubleContinuous), kT0);
-    ASSERT_TRUE(made.ok()) << made.status();
-    std::vector<AuctionEvent> events;
-    for (uint32_t entry : {1u, 9u, 10u, 99999u}) {
-      (*made)->Place({kAlice, 100, 1, kSell, false, kT0, entry}, &events);
-      (*made)->Place({kBob, 100, 1, kBuy, false, kT0, entry + 1}, &events);
-      ASSERT_FALSE(events.empty());
-      EXPECT_EQ(events.back().kind, AuctionEvent::Kind::kTrade);
-      EXPECT_EQ(events.back().bid_entry, entry + 1);  // the incoming order
-      EXPECT_EQ(events.back().counter_entry, entry);  // the resting one
-    }
+// Through the engine (the format reads each order's owner, side and limit
+// from its bid log entry): a trade event names the incoming and the resting
+// order by entry, including past one- and two-digit entries.
+TEST_F(ContinuousTest, TradeEventsNameBothOrdersByEntry) {
+  const AuctionId id = Create(DoubleSpec(Format::kDoubleContinuous));
+  uint32_t entry = 0;
+  for (uint32_t target : {1u, 9u, 99u, 1001u}) {
+    // Orders far from the touch fill the log up to the target.
+    while (entry + 1 < target) entry = Order(id, kCarol, kBuy, 1, 1).entry;
+    const BidResult sell = Order(id, kAlice, kSell, 1, 100);
+    ASSERT_EQ(sell.entry, target);
+    const BidResult buy = Order(id, kBob, kBuy, 1, 100);
+    ASSERT_EQ(buy.fills.size(), 1u);
+    entry = buy.entry;
+    const std::vector<AuctionEvent> trades = Events(AuctionEvent::Kind::kTrade);
+    ASSERT_FALSE(trades.empty());
+    EXPECT_EQ(trades.back().bid_entry, target + 1);  // the incoming order
+    EXPECT_EQ(trades.back().counter_entry, target);  // the resting one
   }
 }
 

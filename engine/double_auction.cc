@@ -88,6 +88,7 @@ DoubleAuction::OrderRecord& DoubleAuction::OpenAccount(const BidInput& bid) {
   if (bid.entry >= orders_.size()) orders_.resize(bid.entry + 1);
   OrderRecord& r = orders_[bid.entry];
   r = OrderRecord{};
+  r.owner = bid.bidder;
   r.accepted = 1;
   r.fills_begin = static_cast<uint32_t>(fills_.size());
   r.fills_count = 0;
@@ -99,8 +100,8 @@ CloseOutcome::TradeAward DoubleAuction::Trade(uint32_t buy_entry, uint32_t sell_
   // At most 10^9 units an order: the counts stay within 32 bits.
   orders_[buy_entry].traded += static_cast<uint32_t>(quantity);
   orders_[sell_entry].traded += static_cast<uint32_t>(quantity);
-  trades_.push_back({buy_entry, sell_entry, EntryOf(buy_entry).bidder,
-                     EntryOf(sell_entry).bidder, price, quantity});
+  trades_.push_back({buy_entry, sell_entry, orders_[buy_entry].owner, orders_[sell_entry].owner,
+                     price, quantity});
   return trades_.back();
 }
 
@@ -123,7 +124,7 @@ absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t e
     return absl::NotFoundError(absl::StrCat("bid ", FormatBidId(id(), entry),
                                             " is not an accepted order; nothing to cancel"));
   }
-  if (EntryOf(entry).bidder != owner) {
+  if (orders_[entry].owner != owner) {
     return absl::PermissionDeniedError(
         absl::StrCat("bid ", FormatBidId(id(), entry), " is not yours to cancel"));
   }

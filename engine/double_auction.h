@@ -60,17 +60,20 @@ class DoubleAuction : public Auction {
   const std::vector<CloseOutcome::TradeAward>& trades() const { return trades_; }
 
  protected:
-  // The account of an order beside its bid log entry, which holds its owner,
-  // side, limit and quantity (not stored twice), and the book, which holds
-  // what still rests. 16 bytes an order: an order has at most 10^9 units.
+  // The account of an order beside its bid log entry, which holds its side,
+  // limit and quantity (not stored twice; StatusOf reads them there), and
+  // the book, which holds what still rests. 20 bytes an order: an order has
+  // at most 10^9 units. The owner is kept here too, so that matching and
+  // cancelling never reach into the bid log.
   struct OrderRecord {
+    PrincipalId owner = kNoPrincipal;
     uint32_t traded = 0;
     uint32_t cancelled : 31 = 0;  // by the owner, immediate-or-cancel, no-self-trade or the close
     uint32_t accepted : 1 = 0;    // an accepted order of this auction
     uint32_t fills_begin = 0;     // this order's fills on arrival: fills_[begin, begin + count)
     uint32_t fills_count = 0;
   };
-  static_assert(sizeof(OrderRecord) == 16);
+  static_assert(sizeof(OrderRecord) == 20);
 
   // Order `entry`'s bid log entry. REQUIRES: 1 <= entry <= bids().size().
   const BidEntry& EntryOf(uint32_t entry) const { return bids()[entry - 1]; }

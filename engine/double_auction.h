@@ -53,7 +53,8 @@ class DoubleAuction : public Auction {
   int64_t QuantityRemaining() const override { return 0; }
 
   // The account of order `entry`, or nullopt when it is not an accepted
-  // order of this auction.
+  // order of this auction. Reads the order's bid log entry: the auction
+  // must be driven through an Engine (which logs each bid before Place).
   std::optional<OrderStatus> StatusOf(uint32_t entry) const;
   const OrderBook& book() const { return book_; }
   // Every trade so far, in execution order.
@@ -97,7 +98,7 @@ class DoubleAuction : public Auction {
   std::vector<CloseOutcome::TradeAward> trades_;
 
  private:
-  std::vector<OrderRecord> orders_;  // by entry; accepted orders have status.quantity > 0
+  std::vector<OrderRecord> orders_;  // by entry; accepted orders have `accepted` set
 };
 
 // DOUBLE_CONTINUOUS: an incoming order trades at once against the best

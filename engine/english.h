@@ -34,6 +34,10 @@ class EnglishAuction final : public Auction {
   bool buy_now_taken_ = false;
 };
 
+// Engine::PrefetchAuction prefetches the object's start and each 64 bytes
+// up to 256 past it: the whole object while it is at most 256 bytes.
+static_assert(sizeof(EnglishAuction) <= 256);
+
 }  // namespace gavel
 
 #endif  // GAVEL_ENGINE_ENGLISH_H_

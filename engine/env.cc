@@ -60,7 +60,17 @@ class PosixWritableFile final : public WritableFile {
 
   bool Reserve(uint64_t bytes) override {
     if (bytes <= std::max(end_, reserved_)) return true;
-    if (::fallocate(fd_, 0, 0, static_cast<off_t>(bytes)) != 0) return false;
+    if (::fallocate(fd_, 0, 0, static_cast<off_t>(bytes)) != 0) {
+      // It may have allocated part of the room (ENOSPC) and grown the file:
+      // give that back, so that the file is as it was.
+      struct stat st;
+      if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) > end_) {
+        if (::ftruncate(fd_, static_cast<off_t>(std::max(end_, reserved_))) != 0) {
+          reserved_ = static_cast<uint64_t>(st.st_size);  // Close cuts it then
+        }
+      }
+      return false;
+    }
     reserved_ = bytes;
     return true;
   }

@@ -30,9 +30,11 @@ class WritableFile {
   // Reserves disk space for the file to grow to `bytes` (fallocate(2)): its
   // size becomes `bytes`, zeros past what was appended, and Append goes on
   // writing right after the appended bytes. Appends inside the reserved room
-  // then change no file size, so their Sync is one data write rather than a
-  // data write and an inode update (on ext4 here: 110 instead of 165 us, and
-  // about 25 us less CPU per fdatasync; BENCHMARKS.md). Readers see the zero
+  // then change no file size, so their Sync need not update the inode's size
+  // (ext4 still records each newly written block of the reserved extent).
+  // On ext4 here, a 256-byte append + fdatasync: p50 117 instead of 174 us
+  // and 43 instead of 66 us of CPU; with 2048 bytes no faster, 10 us less
+  // CPU (BENCHMARKS.md, fourth round). Readers see the zero
   // tail (ScanFrames takes it as the end of the records); Close cuts the file
   // back to what was appended. Best effort: false when the file system cannot
   // reserve, and the file is then as it was.

@@ -95,7 +95,9 @@ absl::Status MemEnv::Truncate(const std::string& path, uint64_t size) {
   }
   if (absl::Status st = MaybeFailSync(absl::StrCat("fsync ", path)); !st.ok()) return st;
   FileData& f = *it->second;
-  if (size < f.data.size()) f.data.resize(size);
+  // Like ftruncate(2): shorter cuts, longer extends with zeros (the
+  // reserved room, if any, being zeros already).
+  f.data.resize(size, '\0');
   f.synced = f.data.size();
   f.reserved = 0;
   return absl::OkStatus();

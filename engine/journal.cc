@@ -229,6 +229,10 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
       return absl::DataLossError(absl::StrCat("compaction: ", path, " is damaged at offset ",
                                               scan.valid_end, " (", scan.damage, ")"));
     }
+    if (!EndsWithCounters(scan)) {
+      return absl::DataLossError(absl::StrCat("compaction: ", path,
+                                              " does not end with its counters record"));
+    }
     for (const Frame& f : scan.frames) {
       RecordPeek peek;
       if (absl::Status st = PeekRecord(f.payload, &peek); !st.ok()) {

@@ -61,6 +61,10 @@ bool ValidFrameAt(absl::string_view data, size_t offset, size_t* end, std::strin
   return true;
 }
 
+// The most zero bytes a record's encoding ends with, with a wide margin
+// (fixed-width fields at the end of a record that are 0: a few dozen).
+constexpr size_t kMaxTrailingZeros = 4096;
+
 bool ParseNumbered(absl::string_view name, absl::string_view prefix, absl::string_view suffix,
                    uint64_t* number) {
   if (!absl::StartsWith(name, prefix) || !absl::EndsWith(name, suffix)) return false;
@@ -115,9 +119,14 @@ ScanResult ScanFrames(absl::string_view data) {
       // Is there a valid frame anywhere after the damage? Then this is not
       // a torn tail. (A false match needs a 32-bit checksum to agree by
       // chance.)
+      // A frame found there ends by data_end plus the zero bytes a record
+      // may end with (a handful): bounding the probes' view keeps a
+      // reserved 64 MiB zero tail from making each probe's length check
+      // pass and its checksum run over megabytes.
+      const absl::string_view probed = data.substr(0, data_end + kMaxTrailingZeros);
       for (size_t probe = offset + 1; probe < data_end; ++probe) {
         size_t probe_end = 0;
-        if (ValidFrameAt(data, probe, &probe_end, nullptr)) {
+        if (ValidFrameAt(probed, probe, &probe_end, nullptr)) {
           result.next_valid_offset = static_cast<int64_t>(probe);
           break;
         }
@@ -130,6 +139,13 @@ ScanResult ScanFrames(absl::string_view data) {
   }
   result.valid_end = offset;
   return result;
+}
+
+bool EndsWithCounters(const ScanResult& scan) {
+  RecordPeek last;
+  return !scan.damaged && scan.frames.size() >= 2 &&
+         PeekRecord(scan.frames.back().payload, &last).ok() &&
+         last.type == RecordType::kCounters;
 }
 
 std::string JournalFileName(uint64_t number) {

@@ -53,6 +53,11 @@ struct ScanResult {
 // Splits `data` into frames. Checksums are checked; payloads are not decoded.
 ScanResult ScanFrames(absl::string_view data);
 
+// Whether the scanned file is complete: a header, then at least the
+// Counters record that every rolled journal file and every snapshot ends
+// with. (A zero tail hides nothing then: the file's end is there.)
+bool EndsWithCounters(const ScanResult& scan);
+
 // "journal-000000000042.log" / "snapshot-000000000042.snap" and back.
 std::string JournalFileName(uint64_t number);
 std::string SnapshotFileName(uint64_t number);

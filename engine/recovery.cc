@@ -75,9 +75,7 @@ absl::Status Recovery::CheckSnapshot(const std::string& path, const ScanResult& 
                                             scan.damage, ")"));
   }
   if (absl::Status st = CheckHeader(path, scan, FileKind::kSnapshot, number); !st.ok()) return st;
-  RecordPeek last;
-  if (scan.frames.size() < 2 || !PeekRecord(scan.frames.back().payload, &last).ok() ||
-      last.type != RecordType::kCounters) {
+  if (!EndsWithCounters(scan)) {
     return absl::DataLossError(absl::StrCat(path, " does not end with its counters record"));
   }
   return absl::OkStatus();
@@ -205,8 +203,8 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
       // Only in the newest file: the crash came while it was being created,
       // before its header was durable. It holds no record.
       if (!last) return absl::DataLossError(absl::StrCat(path, ": no file header"));
-      Log(absl::StrCat("recovery: journal ", path, " has no complete header (", data->size(),
-                       " byte(s)): it was being created by the crash; removed"));
+      Log(absl::StrCat("recovery: journal ", path, " has no complete header (", scan.data_end,
+                       " byte(s) written): it was being created by the crash; removed"));
       if (absl::Status st = env_->Remove(path); !st.ok()) return st;
       last_removed = true;
       ++report_.journal_files;
@@ -214,6 +212,15 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
     }
     if (absl::Status st = CheckHeader(path, scan, FileKind::kJournal, replay[i]); !st.ok()) {
       return st;
+    }
+    if (!last && !EndsWithCounters(scan)) {
+      // Rolled files end with their counters (the zeros of a reserved file
+      // may follow, if the crash came before its cut reached the disk).
+      // Without it, records at its end are missing.
+      return absl::DataLossError(absl::StrCat(
+          "journal ", path, " does not end with its counters record (its last valid record "
+          "ends at offset ", scan.valid_end, "); it is not the newest journal file, so records "
+          "at its end were acknowledged and are missing: refusing to start"));
     }
     if (absl::Status st = ReplayFrames(path, scan, &report_.journal_records); !st.ok()) return st;
     ++report_.journal_files;
@@ -226,10 +233,11 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
                        scan.valid_end, " (", scan.damage, "): replay stops there; ",
                        report_.torn_tail_bytes,
                        " byte(s) of an unacknowledged write are discarded"));
-      if (absl::Status st = env_->Truncate(path, scan.valid_end); !st.ok()) return st;
-    } else if (last && scan.valid_end < data->size()) {
-      // The unwritten room of a reserved file (zeros): cut it off, so that
-      // the Counters record below follows the last record.
+    }
+    if (last && scan.valid_end < data->size()) {
+      // A torn record, or the unwritten room of a reserved file (zeros), or
+      // both: cut them off, so that the Counters record below follows the
+      // last record.
       if (absl::Status st = env_->Truncate(path, scan.valid_end); !st.ok()) return st;
     }
   }

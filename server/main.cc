@@ -45,10 +45,11 @@ ABSL_FLAG(uint32_t, shards, 0,
           "thread)");
 
 ABSL_FLAG(bool, mutex_deadlock_detection, false,
-          "check every absl::Mutex acquisition for lock-order cycles (gRPC's internal locks "
-          "are absl::Mutex; Debian's Abseil, built without NDEBUG, leaves the check on, which "
-          "costs several percent of the server's CPU under load). Off unless asked for, as "
-          "in Abseil's release builds; Gavel's own bid path takes no lock");
+          "leave absl::Mutex deadlock detection as the Abseil library has it (Debian's, built "
+          "without NDEBUG, checks every acquisition of gRPC's internal locks for lock-order "
+          "cycles, which costs several percent of the server's CPU under load). false, the "
+          "default: turn it off, as Abseil's release builds have it; Gavel's own bid path "
+          "takes no lock");
 
 ABSL_FLAG(absl::Duration, shard_spin, gavel::ServerOptions().shard_spin,
           "how long an idle shard polls for work before it sleeps: waking a sleeping thread "

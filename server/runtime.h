@@ -48,12 +48,6 @@ class FnTask final : public ShardTask {
 // command was durable: the outcome is unknown.
 grpc::Status JournalFailedStatus();
 
-// A command (it changes state): `run(ctx)` applies it on the shard and fills
-// the response, returning the status to finish with; `answer(status)` tells
-// the caller, once the command's journal records are durable (or with
-// JournalFailedStatus() when they never will be). `run` runs on the shard
-// thread; `answer` on the shard thread, or with --durability=sync on the
-// shard's sync thread (engine/shard.h), so it must not touch shard state.
 // What a bid command will touch, so that the shard can start loading it
 // while the commands ahead of it run (ShardTask::Prefetch). The key must
 // stay valid until the command has run (it points into the request).
@@ -63,6 +57,13 @@ struct BidHint {
   absl::string_view client_bid_id;
 };
 
+// A command (it changes state): `run(ctx)` applies it on the shard and fills
+// the response, returning the status to finish with; `answer(status)` tells
+// the caller, once the command's journal records are durable (or with
+// JournalFailedStatus() when they never will be). `run` runs on the shard
+// thread; `answer` on the shard thread, or with --durability=sync on the
+// shard's sync thread (engine/shard.h), so it must not touch shard state.
+// A bid passes its `hint`.
 template <typename F, typename A>
 class CommandTask final : public ShardTask {
  public:

@@ -306,6 +306,15 @@ TEST(JournalFrames, AZeroTailIsUnwrittenRoomNotDamage) {
   EXPECT_EQ(s.valid_end, last);
   EXPECT_EQ(s.data_end, last + 11);
   EXPECT_EQ(s.next_valid_offset, -1);
+  // Damage in the middle is still told from a torn tail with a zero tail
+  // after the records (the probes look past the damage up to data_end).
+  std::string middle = records + std::string(1 << 20, '\0');
+  const size_t second = ScanFrames(records).frames[1].offset;
+  middle[second + kFrameHeaderBytes] ^= 0x01;
+  ScanResult m = ScanFrames(middle);
+  EXPECT_TRUE(m.damaged);
+  EXPECT_EQ(m.valid_end, second);
+  EXPECT_EQ(m.next_valid_offset, static_cast<int64_t>(ScanFrames(records).frames[2].offset));
   // Why zeros can end the scan: no frame, not even an empty one, has an
   // all-zero header.
   std::string empty;
@@ -384,7 +393,8 @@ TEST(JournalWriter, ReservesTheWholeFileAndClosingCutsTheRoomOff) {
   const size_t written = env.MutableContents(path)->size();
   // The file reads as its records, then zeros to the reserved size; so does
   // what a crash leaves, and the scan takes the zeros as the end.
-  for (MemEnv* e : {&env, env.CrashCopy().release()}) {
+  std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+  for (MemEnv* e : {&env, crashed.get()}) {
     absl::StatusOr<std::string> data = e->ReadFile(path);
     ASSERT_TRUE(data.ok());
     EXPECT_EQ(data->size(), o.max_file_bytes);
@@ -392,7 +402,6 @@ TEST(JournalWriter, ReservesTheWholeFileAndClosingCutsTheRoomOff) {
     EXPECT_FALSE(scan.damaged);
     EXPECT_EQ(scan.frames.size(), 11u);
     EXPECT_EQ(scan.valid_end, written);
-    if (e != &env) delete e;
   }
   // Closed: the room is cut off, the counters record last.
   ASSERT_TRUE((*j)->Close(Bid(99)).ok());
@@ -634,6 +643,88 @@ TEST(Recovery, AReservedZeroTailIsNotATornTail) {
   std::string again;
   ASSERT_TRUE(RecoverInto(crashed.get(), &names, &again).ok());
   EXPECT_EQ(again, before);
+}
+
+// The same cut at every byte of the last record, but with the journal still
+// open when the machine crashed: the file is reserved, so zeros follow the
+// cut (and a cut inside the record's own trailing zero bytes looks whole
+// until the zeros are cut off).
+TEST(Recovery, TornTailAtEveryByteOfAReservedFile) {
+  MemEnv env;
+  NamedPrincipals names;
+  JournaledEngine je(&env, &names);
+  ASSERT_TRUE(je.Start(&names).ok());
+  const std::string path = je.CurrentFile();
+  ASSERT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
+  ASSERT_TRUE(je.Step(kT0).ok());
+  const std::string before = je.engine().StateHash();
+  const size_t last_begin = env.MutableContents(path)->size();
+  ASSERT_TRUE(je.engine().PlaceBid(testing::BidCommand(1, kAlice, "k1", 1000), kT0).ok());
+  ASSERT_TRUE(je.Step(kT0).ok());
+  const std::string after = je.engine().StateHash();
+  const size_t last_end = env.MutableContents(path)->size();
+  for (size_t cut = last_begin; cut <= last_end; ++cut) {
+    SCOPED_TRACE(absl::StrCat("cut at ", cut));
+    std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+    crashed->MutableContents(path)->resize(cut);
+    ASSERT_GT(crashed->ReadFile(path)->size(), last_end);  // reserved zeros follow
+    NamedPrincipals fresh;
+    std::string hash;
+    absl::StatusOr<RecoveryReport> report = RecoverInto(crashed.get(), &fresh, &hash);
+    ASSERT_TRUE(report.ok()) << report.status();
+    // A cut inside the record's trailing zero bytes keeps the record whole:
+    // the reserved zeros stand in for the bytes cut.
+    const std::string& written = *env.MutableContents(path);
+    const bool whole = written.find_first_not_of('\0', cut) >= last_end;
+    EXPECT_EQ(hash, whole ? after : before);
+    EXPECT_EQ(report->torn_tail, !whole && cut > last_begin);
+    std::string again;
+    absl::StatusOr<RecoveryReport> second = RecoverInto(crashed.get(), &fresh, &again);
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_FALSE(second->torn_tail);
+    EXPECT_EQ(again, hash);
+  }
+}
+
+// A rolled file whose cut back to its records did not reach the disk ends in
+// zeros after its counters record: fine. One that lost its last records
+// (its counters among them) is refused, whatever follows.
+TEST(Recovery, ARolledFileMustEndWithItsCountersRecord) {
+  MemEnv env;
+  NamedPrincipals names;
+  std::string hash;
+  {
+    JournaledEngine je(&env, &names);
+    ASSERT_TRUE(je.Start(&names).ok());
+    ASSERT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
+    ASSERT_TRUE(je.Step(kT0).ok());
+    ASSERT_TRUE(je.journal().Roll(je.engine().CountersRecord(), kT0).ok());
+    ASSERT_TRUE(je.engine().PlaceBid(testing::BidCommand(1, kAlice, "k1", 1000), kT0).ok());
+    ASSERT_TRUE(je.Step(kT0).ok());
+    hash = je.engine().StateHash();
+  }
+  const std::string first = absl::StrCat(kShardDir, "/", JournalFileName(1));
+  {
+    std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+    crashed->MutableContents(first)->append(4096, '\0');
+    std::string got;
+    absl::StatusOr<RecoveryReport> report = RecoverInto(crashed.get(), &names, &got);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(got, hash);
+  }
+  {
+    std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+    std::string* data = crashed->MutableContents(first);
+    const ScanResult scan = ScanFrames(*data);
+    data->resize(scan.frames.back().offset);  // the counters record is gone
+    data->append(4096, '\0');
+    std::string got;
+    absl::StatusOr<RecoveryReport> report = RecoverInto(crashed.get(), &names, &got);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(report.status().message()),
+                HasSubstr("does not end with its counters record"));
+  }
 }
 
 TEST(Recovery, ACorruptLastRecordIsATornTail) {

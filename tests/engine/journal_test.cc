@@ -569,6 +569,15 @@ absl::StatusOr<RecoveryReport> RecoverInto(MemEnv* env, NamedPrincipals* names,
   return report;
 }
 
+// Recovering `env` again finds no torn tail and the state `hash`.
+void ExpectCleanRecoveryTo(MemEnv* env, NamedPrincipals* names, const std::string& hash) {
+  std::string again;
+  absl::StatusOr<RecoveryReport> second = RecoverInto(env, names, &again);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->torn_tail);
+  EXPECT_EQ(again, hash);
+}
+
 TEST(Recovery, TornTailAtEveryByteOfTheLastRecordKeepsEverythingBefore) {
   MemEnv env;
   NamedPrincipals names;
@@ -596,11 +605,7 @@ TEST(Recovery, TornTailAtEveryByteOfTheLastRecordKeepsEverythingBefore) {
       EXPECT_THAT(log[0], HasSubstr(absl::StrCat("torn record at offset ", last_begin)));
     }
     // The torn bytes are gone: a second recovery finds a clean journal.
-    std::string again;
-    absl::StatusOr<RecoveryReport> second = RecoverInto(crashed.get(), &fresh, &again);
-    ASSERT_TRUE(second.ok()) << second.status();
-    EXPECT_FALSE(second->torn_tail);
-    EXPECT_EQ(again, hash);
+    ExpectCleanRecoveryTo(crashed.get(), &fresh, hash);
   }
 }
 
@@ -678,11 +683,7 @@ TEST(Recovery, TornTailAtEveryByteOfAReservedFile) {
     const bool whole = written.find_first_not_of('\0', cut) >= last_end;
     EXPECT_EQ(hash, whole ? after : before);
     EXPECT_EQ(report->torn_tail, !whole && cut > last_begin);
-    std::string again;
-    absl::StatusOr<RecoveryReport> second = RecoverInto(crashed.get(), &fresh, &again);
-    ASSERT_TRUE(second.ok()) << second.status();
-    EXPECT_FALSE(second->torn_tail);
-    EXPECT_EQ(again, hash);
+    ExpectCleanRecoveryTo(crashed.get(), &fresh, hash);
   }
 }
 

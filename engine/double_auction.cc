@@ -112,10 +112,9 @@ int64_t DoubleAuction::CancelResting(uint32_t entry) {
 }
 
 void DoubleAuction::CancelAll() {
-  book_.Clear(
-      [this](const OrderBook::Order& o) {
-        orders_[o.entry].cancelled += static_cast<uint32_t>(o.quantity);
-      });
+  book_.Clear([this](const OrderBook::Order& o) {
+    orders_[o.entry].cancelled += static_cast<uint32_t>(o.quantity);
+  });
 }
 
 absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t entry,
@@ -151,9 +150,9 @@ std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry
   const OrderRecord& r = orders_[entry];
   const BidEntry& e = EntryOf(entry);
   const OrderBook::Order* resting = book_.Find(entry);
-  return OrderStatus{e.side,      e.amount_minor, e.quantity,
-                     r.traded,    resting == nullptr ? 0 : resting->quantity,
-                     r.cancelled};
+  return OrderStatus{
+      e.side,     e.amount_minor, e.quantity, r.traded, resting == nullptr ? 0 : resting->quantity,
+      r.cancelled};
 }
 
 // ---------------------------------------------------------------- continuous

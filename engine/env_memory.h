@@ -1,9 +1,8 @@
 // MemEnv: an Env held in memory, for tests of the journal and of recovery.
 // It models what a crash keeps: file contents up to the last successful
-// Sync (then the zeros of any reserved room), and the directory entries as of the last SyncDir of their directory
-// (creations, renames and removals since then are lost). Faults can be
-// injected: a failing fsync, and direct edits of a file's bytes (torn or
-// corrupt records).
+// Sync (then the zeros of any reserved room), and the directory entries as of the last SyncDir of
+// their directory (creations, renames and removals since then are lost). Faults can be injected: a
+// failing fsync, and direct edits of a file's bytes (torn or corrupt records).
 //
 // Thread safety: not thread-safe, except the fault knobs (atomics). Use one
 // MemEnv from one thread at a time, with a happens-before edge between users

@@ -230,8 +230,8 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
                                               scan.valid_end, " (", scan.damage, ")"));
     }
     if (!EndsWithCounters(scan)) {
-      return absl::DataLossError(absl::StrCat("compaction: ", path,
-                                              " does not end with its counters record"));
+      return absl::DataLossError(
+          absl::StrCat("compaction: ", path, " does not end with its counters record"));
     }
     for (const Frame& f : scan.frames) {
       RecordPeek peek;

@@ -144,8 +144,7 @@ ScanResult ScanFrames(absl::string_view data) {
 bool EndsWithCounters(const ScanResult& scan) {
   RecordPeek last;
   return !scan.damaged && scan.frames.size() >= 2 &&
-         PeekRecord(scan.frames.back().payload, &last).ok() &&
-         last.type == RecordType::kCounters;
+         PeekRecord(scan.frames.back().payload, &last).ok() && last.type == RecordType::kCounters;
 }
 
 std::string JournalFileName(uint64_t number) {

@@ -217,10 +217,13 @@ absl::StatusOr<RecoveryReport> Recovery::Run() {
       // Rolled files end with their counters (the zeros of a reserved file
       // may follow, if the crash came before its cut reached the disk).
       // Without it, records at its end are missing.
-      return absl::DataLossError(absl::StrCat(
-          "journal ", path, " does not end with its counters record (its last valid record "
-          "ends at offset ", scan.valid_end, "); it is not the newest journal file, so records "
-          "at its end were acknowledged and are missing: refusing to start"));
+      return absl::DataLossError(
+          absl::StrCat("journal ", path,
+                       " does not end with its counters record (its last valid record "
+                       "ends at offset ",
+                       scan.valid_end,
+                       "); it is not the newest journal file, so records "
+                       "at its end were acknowledged and are missing: refusing to start"));
     }
     if (absl::Status st = ReplayFrames(path, scan, &report_.journal_records); !st.ok()) return st;
     ++report_.journal_files;

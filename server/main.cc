@@ -1,6 +1,9 @@
 // gavel-server: the Gavel auction server. All flags are defined here and
 // passed down as ServerOptions (STYLE.md 10). `--flagfile=FILE` reads flags
 // from a file.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -10,9 +13,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include <signal.h>
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"

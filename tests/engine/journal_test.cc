@@ -1,6 +1,8 @@
 // The journal's parts: CRC-32C, the record encoding, the framing, the
 // writer's group commit and rolls, and recovery's handling of a torn tail
 // (every byte offset of the last record) and of damage in the middle.
+#include "engine/journal.h"
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 #include "engine/crc32c.h"
 #include "engine/env.h"
 #include "engine/env_memory.h"
-#include "engine/journal.h"
 #include "engine/journal_file.h"
 #include "engine/journal_record.h"
 #include "engine/recovery.h"

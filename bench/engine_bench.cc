@@ -282,12 +282,7 @@ class alignas(kCacheLine) ProbeTask final : public ShardTask {
     done_.store(true, std::memory_order_release);  // the one handoff back
   }
   void Prefetch(const Engine& engine, int distance) const override {
-    if (!bid_) return;
-    if (distance == 1) {
-      engine.PrefetchBid(cmd_.auction_id, cmd_.bidder, cmd_.client_bid_id);
-    } else {
-      engine.PrefetchAuction(cmd_.auction_id);
-    }
+    if (bid_) engine.PrefetchAhead(distance, cmd_.auction_id, cmd_.bidder, cmd_.client_bid_id);
   }
 
   bool bid_ = false;

@@ -385,6 +385,15 @@ void Engine::PrefetchBid(AuctionId id, PrincipalId bidder, absl::string_view cli
   a->bids_.PrefetchTail();
 }
 
+void Engine::PrefetchAhead(int distance, AuctionId id, PrincipalId bidder,
+                           absl::string_view client_bid_id) const {
+  if (distance == 1) {
+    PrefetchBid(id, bidder, client_bid_id);
+  } else {
+    PrefetchAuction(id);
+  }
+}
+
 absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Time now) {
   AdvanceTo(now);
   now = now_;

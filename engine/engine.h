@@ -133,6 +133,10 @@ class Engine {
   // and the bid log's tail. Unknown ids are ignored.
   void PrefetchAuction(AuctionId id) const;
   void PrefetchBid(AuctionId id, PrincipalId bidder, absl::string_view client_bid_id) const;
+  // The hint for a bid `distance` (1 or 2) commands ahead: PrefetchBid for
+  // 1, PrefetchAuction for 2 (what ShardTask::Prefetch of a bid calls).
+  void PrefetchAhead(int distance, AuctionId id, PrincipalId bidder,
+                     absl::string_view client_bid_id) const;
   // Cancels the owner's resting order `entry` (a bid log entry) in a
   // double auction; returns the quantity cancelled. NotFound,
   // PermissionDenied, FailedPrecondition (not open, or no resting orders in

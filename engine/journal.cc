@@ -75,8 +75,9 @@ absl::Status Journal::OpenFile(uint64_t number, absl::Time now) {
   absl::StatusOr<std::unique_ptr<WritableFile>> file = env_->OpenAppendable(path_);
   if (!file.ok()) return Fail(file.status());
   file_ = *std::move(file);
-  // Room for the whole file, so that each group commit's fdatasync writes
-  // data only (no size change). Best effort: without it the file grows.
+  // Room for the whole file, so that a group commit's fdatasync need not
+  // update the file's size (WritableFile::Reserve). Best effort: without it
+  // the file grows.
   file_->Reserve(options_.max_file_bytes);
   file_number_ = number;
   file_bytes_ = 0;

@@ -74,11 +74,8 @@ class CommandTask final : public ShardTask {
     ctx.shard.AckWhenDurable(this);
   }
   void Prefetch(const Engine& engine, int distance) const override {
-    if (hint_.auction_id == 0) return;
-    if (distance == 1) {
-      engine.PrefetchBid(hint_.auction_id, hint_.bidder, hint_.client_bid_id);
-    } else {
-      engine.PrefetchAuction(hint_.auction_id);
+    if (hint_.auction_id != 0) {
+      engine.PrefetchAhead(distance, hint_.auction_id, hint_.bidder, hint_.client_bid_id);
     }
   }
   void Acknowledge() override {

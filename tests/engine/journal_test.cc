@@ -579,6 +579,22 @@ void ExpectCleanRecoveryTo(MemEnv* env, NamedPrincipals* names, const std::strin
   EXPECT_EQ(again, hash);
 }
 
+// A journal that creates auction 1 in file 1, rolls, then takes `bids` of
+// alice's bids in file 2; the state hash at the end.
+std::string CreateRollThenBid(MemEnv* env, NamedPrincipals* names, int bids) {
+  JournaledEngine je(env, names);
+  EXPECT_TRUE(je.Start(names).ok());
+  EXPECT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
+  EXPECT_TRUE(je.Step(kT0).ok());
+  EXPECT_TRUE(je.journal().Roll(je.engine().CountersRecord(), kT0).ok());
+  for (int i = 0; i < bids; ++i) {
+    const std::string key = absl::StrCat("k", i + 1);
+    EXPECT_TRUE(je.engine().PlaceBid(testing::BidCommand(1, kAlice, key, 1000 + 100 * i), kT0).ok());
+    EXPECT_TRUE(je.Step(kT0).ok());
+  }
+  return je.engine().StateHash();
+}
+
 TEST(Recovery, TornTailAtEveryByteOfTheLastRecordKeepsEverythingBefore) {
   MemEnv env;
   NamedPrincipals names;
@@ -694,17 +710,7 @@ TEST(Recovery, TornTailAtEveryByteOfAReservedFile) {
 TEST(Recovery, ARolledFileMustEndWithItsCountersRecord) {
   MemEnv env;
   NamedPrincipals names;
-  std::string hash;
-  {
-    JournaledEngine je(&env, &names);
-    ASSERT_TRUE(je.Start(&names).ok());
-    ASSERT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
-    ASSERT_TRUE(je.Step(kT0).ok());
-    ASSERT_TRUE(je.journal().Roll(je.engine().CountersRecord(), kT0).ok());
-    ASSERT_TRUE(je.engine().PlaceBid(testing::BidCommand(1, kAlice, "k1", 1000), kT0).ok());
-    ASSERT_TRUE(je.Step(kT0).ok());
-    hash = je.engine().StateHash();
-  }
+  const std::string hash = CreateRollThenBid(&env, &names, /*bids=*/1);
   const std::string first = absl::StrCat(kShardDir, "/", JournalFileName(1));
   {
     std::unique_ptr<MemEnv> crashed = env.CrashCopy();
@@ -847,15 +853,7 @@ TEST(Recovery, AMissingJournalFileIsAnError) {
 TEST(Recovery, ANewestFileCutInsideItsHeaderIsRemoved) {
   MemEnv env;
   NamedPrincipals names;
-  std::string hash;
-  {
-    JournaledEngine je(&env, &names);
-    ASSERT_TRUE(je.Start(&names).ok());
-    ASSERT_TRUE(je.engine().CreateAuction(kSeller, "c", EnglishSpec(), kT0).ok());
-    ASSERT_TRUE(je.Step(kT0).ok());
-    ASSERT_TRUE(je.journal().Roll(je.engine().CountersRecord(), kT0).ok());
-    hash = je.engine().StateHash();
-  }
+  const std::string hash = CreateRollThenBid(&env, &names, /*bids=*/0);
   const std::string second = absl::StrCat(kShardDir, "/", JournalFileName(2));
   const size_t header = env.MutableContents(second)->size();
   for (size_t cut = 0; cut < header; ++cut) {

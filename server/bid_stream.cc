@@ -10,7 +10,10 @@ BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder)
   StartRead(&incoming_);
 }
 
-void BidStreamReactor::StartNextRead() { StartRead(&incoming_); }
+void BidStreamReactor::ReadOnIfRoom() {
+  // acq_rel: the credit carries the writer's release of the slot.
+  if (credits_.fetch_sub(1, std::memory_order_acq_rel) > 0) StartRead(&incoming_);
+}
 
 void BidStreamReactor::OnReadDone(bool ok) {
   if (!ok) {
@@ -25,16 +28,7 @@ void BidStreamReactor::OnReadDone(bool ok) {
   slot.status = grpc::Status::OK;
   Submit(n);
   if (reads_done_.load(std::memory_order_acquire)) return;  // an error ended reading
-  // Flow control: read on while the window has room.
-  if (next_read_ - written_.load(std::memory_order_acquire) < kWindow) {
-    StartNextRead();
-    return;
-  }
-  read_paused_.store(true, std::memory_order_seq_cst);
-  if (next_read_ - written_.load(std::memory_order_seq_cst) < kWindow &&
-      read_paused_.exchange(false, std::memory_order_seq_cst)) {
-    StartNextRead();
-  }
+  ReadOnIfRoom();  // the last thing this callback does (see the header)
 }
 
 void BidStreamReactor::Submit(uint64_t n) {
@@ -143,7 +137,8 @@ void BidStreamReactor::OnWriteDone(bool ok) {
   const uint64_t w = written_.load(std::memory_order_relaxed);
   slots_[w % kWindow].ready.store(false, std::memory_order_relaxed);
   written_.store(w + 1, std::memory_order_seq_cst);
-  if (read_paused_.exchange(false, std::memory_order_seq_cst)) StartNextRead();
+  // Give the slot back; a parked reader (-1) takes it at once.
+  if (credits_.fetch_add(1, std::memory_order_acq_rel) == -1) StartRead(&incoming_);
   WriteNext();
 }
 

@@ -14,10 +14,14 @@
 //   the holder calls StartWrite/Finish and advances `written_`. After
 //   releasing it the holder re-checks for a ready slot or a finish
 //   condition, so nothing is stranded.
-// - Flow control: when the window is full the reader parks itself by setting
-//   `read_paused_`; the writer, after freeing a slot, takes the flag with an
-//   exchange and restarts reading. The reader re-checks after setting the
-//   flag, and exactly one side wins the exchange, so reading never stalls.
+// - Flow control: `credits_` counts free slots not yet promised to a read.
+//   Starting a read takes one credit (fetch_sub); a finished write gives one
+//   back (fetch_add). When the reader finds none it leaves the count at -1,
+//   meaning "parked", and does nothing more; the writer whose fetch_add
+//   sees -1 hands its credit straight to a new read. Each decision is one
+//   read-modify-write on the one atomic, so a read is started only for a
+//   slot whose answer is already written, and exactly once after a park
+//   (a read callback may still be returning while the next one runs).
 // - Lifetime: `refs_` counts gRPC (until OnDone) plus every task in flight;
 //   the last Unref deletes the reactor, so a shard never touches freed memory.
 #ifndef GAVEL_SERVER_BID_STREAM_H_
@@ -55,7 +59,8 @@ class BidStreamReactor final
     std::atomic<bool> ready{false};
   };
 
-  void StartNextRead();
+  // Starts the next read if a slot is free, else parks the reader.
+  void ReadOnIfRoom();
   // Reader side: validates and hands request `n` to its shard.
   void Submit(uint64_t n);
   // Marks request `n` answered (any thread) and tries to write.
@@ -73,7 +78,7 @@ class BidStreamReactor final
   uint64_t next_read_ = 0;  // reader only
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> written_{0};
-  std::atomic<bool> read_paused_{false};
+  std::atomic<int64_t> credits_{static_cast<int64_t>(kWindow) - 1};  // one read starts at once
   std::atomic<bool> reads_done_{false};
   std::atomic<bool> cancelled_{false};
   std::atomic<uint32_t> state_{kIdle};

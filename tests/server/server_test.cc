@@ -377,6 +377,61 @@ TEST_F(ShardedServerTest, BidStreamAnswersInRequestOrderAcrossShards) {
   EXPECT_EQ(n, kBids);
 }
 
+// Many streams, each far longer than the window, over auctions on every
+// shard: the server keeps pausing and restarting its reads as the window
+// fills and drains, from both the read callback and the write callback.
+// Every answer must still be its own request's, in order.
+TEST_F(ShardedServerTest, BidStreamsFarLongerThanTheWindowAnswerEveryRequestInOrder) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Create(EnglishRequest("r" + std::to_string(i))).auction_id());
+  constexpr int kStreams = 4;
+  constexpr int kBids = 6000;
+  const char* const kBidders[kStreams] = {"bob-token", "carol-token", "dave-token", "alice-bids"};
+  std::vector<std::thread> streams;
+  std::vector<int> answered(kStreams, 0);
+  std::vector<std::string> first_wrong(kStreams);
+  for (int s = 0; s < kStreams; ++s) {
+    streams.emplace_back([&, s] {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", std::string("Bearer ") + kBidders[s]);
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+      auto stream = bidder_->BidStream(&ctx);
+      std::thread writer([&] {
+        for (int i = 0; i < kBids; ++i) {
+          PlaceBidRequest req;
+          req.set_auction_id(ids[(i + s) % ids.size()]);
+          req.set_client_bid_id("s" + std::to_string(s) + "-" + std::to_string(i));
+          // Each bidder's amounts rise on every auction; any answer may be
+          // ACCEPTED, OUTBID or REJECTED (too low), never a mismatch.
+          req.set_amount_minor(1000 + 1000 * static_cast<int64_t>(i) + s);
+          if (!stream->Write(req)) break;
+        }
+        stream->WritesDone();
+      });
+      PlaceBidResponse resp;
+      int n = 0;
+      while (stream->Read(&resp)) {
+        const std::string want = "s" + std::to_string(s) + "-" + std::to_string(n);
+        if (first_wrong[s].empty() &&
+            (resp.client_bid_id() != want || resp.auction_id() != ids[(n + s) % ids.size()] ||
+             resp.outcome() == v1::BID_OUTCOME_UNSPECIFIED)) {
+          first_wrong[s] = "answer #" + std::to_string(n) + " is " + resp.ShortDebugString();
+        }
+        ++n;
+      }
+      writer.join();
+      grpc::Status st = stream->Finish();
+      if (!st.ok() && first_wrong[s].empty()) first_wrong[s] = st.error_message();
+      answered[s] = n;
+    });
+  }
+  for (auto& t : streams) t.join();
+  for (int s = 0; s < kStreams; ++s) {
+    EXPECT_EQ(first_wrong[s], "") << "stream " << s;
+    EXPECT_EQ(answered[s], kBids) << "stream " << s;
+  }
+}
+
 TEST_F(ShardedServerTest, BidStreamEndsAtAMalformedRequestAfterAnsweringTheEarlierOnes) {
   Auction a = Create(EnglishRequest("r1"));
   auto ctx = As("bob-token");

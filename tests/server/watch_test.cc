@@ -2,6 +2,8 @@
 // a sequence it can resume from, while the others see every event; and one
 // auction can have a thousand watchers at once.
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,8 +41,9 @@ class WatchTest : public testing::InProcessServerTest {
     return a.auction_id();
   }
 
-  // `n` accepted bids, alternating bob and carol, over one BidStream.
-  void Bids(const std::string& auction_id, int n) {
+  // `n` accepted bids, alternating bob and carol, over one BidStream each.
+  // `pace`, when set, runs before each bid is sent.
+  void Bids(const std::string& auction_id, int n, const std::function<void()>& pace = nullptr) {
     auto stub = v1::BidderService::NewStub(channel_);
     for (int who = 0; who < 2; ++who) {
       grpc::ClientContext ctx;
@@ -48,6 +51,7 @@ class WatchTest : public testing::InProcessServerTest {
       auto stream = stub->BidStream(&ctx);
       std::thread writer([&] {
         for (int i = who; i < n; i += 2) {
+          if (pace) pace();
           v1::PlaceBidRequest req;
           req.set_auction_id(auction_id);
           req.set_client_bid_id("b" + std::to_string(i));
@@ -85,6 +89,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
 
   // A fast watcher reads everything as it comes.
   std::vector<uint64_t> fast_seen;
+  std::atomic<int> fast_count{0};
   grpc::Status fast_status;
   grpc::ClientContext fast_ctx;
   Auth(&fast_ctx, "dave-token");
@@ -92,14 +97,26 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
   auto fast = fast_stub->WatchAuction(&fast_ctx, req);
   std::thread fast_reader([&] {
     v1::AuctionEvent e;
-    while (fast->Read(&e)) fast_seen.push_back(e.sequence());
+    while (fast->Read(&e)) {
+      fast_seen.push_back(e.sequence());
+      fast_count.fetch_add(1, std::memory_order_release);
+    }
     fast_status = fast->Finish();
   });
 
   // Far more events than the slow watcher's queue (4096) plus what the
   // transport buffers.
   constexpr int kBids = 30000;
-  Bids(id, kBids);
+  // The fast watcher is held to at most 1000 events behind, however busy
+  // the machine: "fast" must mean it, or a loaded test host would cut it off
+  // too. The slow one never reads, so it still falls behind by far more.
+  int sent = 0;
+  Bids(id, kBids, [&] {
+    ++sent;
+    while (fast_count.load(std::memory_order_acquire) + 1000 < sent) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
   clock_.Advance(absl::Hours(2));  // close; any call makes the shard notice
   v1::GetAuctionRequest get;
   get.set_auction_id(id);

@@ -42,6 +42,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -58,6 +59,7 @@
 #include "engine/clock.h"
 #include "engine/engine.h"
 #include "engine/env.h"
+#include "engine/heap.h"
 #include "engine/mpsc_ring.h"
 #include "engine/shard.h"
 
@@ -897,4 +899,19 @@ BENCHMARK(BM_MemoryPerRestingOrder)->Iterations(1)->Unit(benchmark::kMillisecond
 }  // namespace
 }  // namespace gavel
 
-BENCHMARK_MAIN();
+// As gavel-server does by default (--malloc_retain_mb); GAVEL_MALLOC_RETAIN_MB
+// overrides, 0 for glibc's defaults (A/B in one binary).
+int main(int argc, char** argv) {
+  const char* env = std::getenv("GAVEL_MALLOC_RETAIN_MB");
+  const size_t retain = env != nullptr ? static_cast<size_t>(std::strtoull(env, nullptr, 10)) << 20
+                                       : gavel::kDefaultMallocRetainBytes;
+  if (absl::Status s = gavel::RetainFreedMemory(retain); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 2;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

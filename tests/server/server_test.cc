@@ -401,8 +401,8 @@ TEST_F(ShardedServerTest, BidStreamsFarLongerThanTheWindowAnswerEveryRequestInOr
           PlaceBidRequest req;
           req.set_auction_id(ids[(i + s) % ids.size()]);
           req.set_client_bid_id("s" + std::to_string(s) + "-" + std::to_string(i));
-          // Each bidder's amounts rise on every auction; any answer may be
-          // ACCEPTED, OUTBID or REJECTED (too low), never a mismatch.
+          // Each bidder's amounts rise on every auction; an answer may be
+          // ACCEPTED or REJECTED (too low), but it must be this request's.
           req.set_amount_minor(1000 + 1000 * static_cast<int64_t>(i) + s);
           if (!stream->Write(req)) break;
         }

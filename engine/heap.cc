@@ -16,9 +16,8 @@ absl::Status RetainFreedMemory(size_t retain_bytes) {
   constexpr int kMmapThreshold = 32 << 20;
   const int trim = static_cast<int>(std::min<size_t>(retain_bytes, INT_MAX));
   if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1 || mallopt(M_TRIM_THRESHOLD, trim) != 1) {
-    return absl::InternalError(
-        absl::StrCat("malloc refused the settings (mmap threshold ", kMmapThreshold,
-                     " B, trim threshold ", trim, " B)"));
+    return absl::InternalError(absl::StrCat("malloc refused the settings (mmap threshold ",
+                                            kMmapThreshold, " B, trim threshold ", trim, " B)"));
   }
   return absl::OkStatus();
 }

@@ -383,7 +383,8 @@ TEST_F(ShardedServerTest, BidStreamAnswersInRequestOrderAcrossShards) {
 // Every answer must still be its own request's, in order.
 TEST_F(ShardedServerTest, BidStreamsFarLongerThanTheWindowAnswerEveryRequestInOrder) {
   std::vector<std::string> ids;
-  for (int i = 0; i < 6; ++i) ids.push_back(Create(EnglishRequest("r" + std::to_string(i))).auction_id());
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(Create(EnglishRequest("r" + std::to_string(i))).auction_id());
   constexpr int kStreams = 4;
   constexpr int kBids = 6000;
   const char* const kBidders[kStreams] = {"bob-token", "carol-token", "dave-token", "alice-bids"};

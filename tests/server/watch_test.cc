@@ -68,7 +68,6 @@ class WatchTest : public testing::InProcessServerTest {
       ASSERT_TRUE(stream->Finish().ok());
     }
   }
-
 };
 
 TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {

@@ -11,7 +11,8 @@ BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder)
 }
 
 void BidStreamReactor::ReadOnIfRoom() {
-  // acq_rel: the credit carries the writer's release of the slot.
+  // acq_rel both ways (see the header): acquire the writer's release of the
+  // slot; release this callback's state to a writer that unparks us.
   if (credits_.fetch_sub(1, std::memory_order_acq_rel) > 0) StartRead(&incoming_);
 }
 

@@ -4,8 +4,10 @@
 // answers wait in a window of slots and are written in request order.
 //
 // Thread safety / invariants:
-// - Reader (gRPC, one read outstanding at a time): owns `next_read_`,
-//   fills slot `n % kWindow` only while n - written_ < kWindow, publishes the
+// - Reader (gRPC, one read outstanding at a time): the running OnReadDone
+//   owns `next_read_` and `incoming_` (successive callbacks may run on
+//   different threads; ownership passes as "Flow control" says), fills slot
+//   `n % kWindow` (free by the credit its read took), and publishes the
 //   count with `submitted_` (release) before handing the task to a shard.
 // - Shards: the task for request n fills slot n's response when it runs;
 //   once the bid is durable (the shard's group commit, Runtime::RunCommand)
@@ -15,13 +17,22 @@
 //   releasing it the holder re-checks for a ready slot or a finish
 //   condition, so nothing is stranded.
 // - Flow control: `credits_` counts free slots not yet promised to a read.
+//   Invariant: credits_ + (reads outstanding) + (next_read_ - written_) ==
+//   kWindow, except when parked (credits_ == -1, no read outstanding).
 //   Starting a read takes one credit (fetch_sub); a finished write gives one
 //   back (fetch_add). When the reader finds none it leaves the count at -1,
-//   meaning "parked", and does nothing more; the writer whose fetch_add
-//   sees -1 hands its credit straight to a new read. Each decision is one
-//   read-modify-write on the one atomic, so a read is started only for a
-//   slot whose answer is already written, and exactly once after a park
-//   (a read callback may still be returning while the next one runs).
+//   "parked"; the writer whose fetch_add sees -1 hands its credit straight
+//   to a new read. Only one read-modify-write can see -1, so exactly one
+//   read follows a park, and a read for request m starts only after the
+//   writes that freed slot m % kWindow (or for the first kWindow requests,
+//   never used). The RMWs are acq_rel: the release of the writer's
+//   fetch_add carries the written slot to the reader, and the release of
+//   the reader's fetch_sub carries `next_read_` and `incoming_` to the
+//   writer that restarts reading after a park.
+//   Rule: ReadOnIfRoom is the last thing OnReadDone does. After its
+//   fetch_sub a new OnReadDone may already run on another thread, so the
+//   old one must not touch `next_read_`, `incoming_` or a slot again (that
+//   was the bug of the pause flag this replaced).
 // - Lifetime: `refs_` counts gRPC (until OnDone) plus every task in flight;
 //   the last Unref deletes the reactor, so a shard never touches freed memory.
 #ifndef GAVEL_SERVER_BID_STREAM_H_
@@ -75,7 +86,7 @@ class BidStreamReactor final
   const PrincipalId bidder_;
   std::array<Slot, kWindow> slots_;
   v1::PlaceBidRequest incoming_;
-  uint64_t next_read_ = 0;  // reader only
+  uint64_t next_read_ = 0;  // the running OnReadDone's (passed on as above)
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> written_{0};
   std::atomic<int64_t> credits_{static_cast<int64_t>(kWindow) - 1};  // one read starts at once

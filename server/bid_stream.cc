@@ -88,8 +88,11 @@ void BidStreamReactor::Complete(uint64_t n) {
 }
 
 void BidStreamReactor::TryWrite() {
+  // seq_cst, also when it fails (then it is only a load): it pairs with the
+  // writer's seq_cst release of the token and re-check, so that one of the
+  // two sides sees the other's store (see the header).
   uint32_t idle = kIdle;
-  if (state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) WriteNext();
+  if (state_.compare_exchange_strong(idle, kWriting, std::memory_order_seq_cst)) WriteNext();
 }
 
 void BidStreamReactor::FinishWith(grpc::Status status) {

@@ -41,6 +41,8 @@ void WatchReactor::FinishWith(grpc::Status status) {
 }
 
 void WatchReactor::TryWrite() {
+  // Orders the caller's push or flag before the CAS's read (see the header).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   uint32_t idle = kIdle;
   if (state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) WriteNext();
 }
@@ -71,7 +73,9 @@ void WatchReactor::WriteNext() {
     }
     state_.store(kIdle, std::memory_order_seq_cst);
     // Re-check after releasing the token: a push or a finish request that
-    // raced with the release must not be stranded.
+    // raced with the release must not be stranded. The fence pairs with
+    // TryWrite's (see the header).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (queue_.Empty() && !finish_requested_.load(std::memory_order_seq_cst) &&
         !cancelled_.load(std::memory_order_seq_cst)) {
       return;

@@ -10,6 +10,13 @@
 //   kDone). The CAS is acq_rel, so each new token holder sees the previous
 //   holder's pops. After storing kIdle the holder re-checks the queue and the
 //   finish flags, so an event pushed during the hand-over is never stranded.
+//   That is a store-then-load on each side (the holder: kIdle, then the
+//   queue's tail; a producer: the tail or a flag, then the CAS on the
+//   state), which is only ordered by seq_cst fences: one sits between the
+//   holder's kIdle and its re-check, and one at the start of TryWrite. (The
+//   queue publishes with release stores and a failed CAS is only a load, so
+//   without the fences both sides could read the old values on a weakly
+//   ordered processor and the event would wait for the next one.)
 // - gRPC allows one outstanding write; the token guarantees it.
 // - Lifetime: the reactor owns itself through `self_` until OnDone; the
 //   shard holds another shared_ptr while it is subscribed, so the object

@@ -135,11 +135,17 @@ using bench::Names;
 using bench::NextRandom;
 using bench::NullListener;
 
+// Bytes the engine holds: operator new's live blocks plus large arrays in
+// mappings of their own (engine/heap.h), which operator new never sees.
+int64_t LiveBytes() {
+  return g_live_bytes.load() + static_cast<int64_t>(LargeArrayBytes());
+}
+
 // Bytes malloc holds for the program (arenas + mmapped chunks), headers
-// and alignment included.
+// and alignment included, plus the large-array mappings.
 int64_t MallocHeldBytes() {
   const struct mallinfo2 mi = mallinfo2();
-  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+  return static_cast<int64_t>(mi.uordblks + mi.hblkhd + LargeArrayBytes());
 }
 
 int64_t NowNs() {
@@ -791,14 +797,14 @@ void BM_MemoryPerEnglishAuction(benchmark::State& state) {
     request_ids.reserve(kAuctions);
     for (int i = 0; i < kAuctions; ++i) request_ids.push_back(absl::StrCat("r", i));
     const AuctionSpec spec = English(kT0, long_text);
-    const int64_t live0 = g_live_bytes.load();
+    const int64_t live0 = LiveBytes();
     const int64_t held0 = MallocHeldBytes();
     const int64_t calls0 = g_allocations.load();
     for (int i = 0; i < kAuctions; ++i) {
       // The spec is copied inside the count: its text is the auction's.
       benchmark::DoNotOptimize(engine.CreateAuction(kSeller, request_ids[i], spec, kT0));
     }
-    const int64_t live1 = g_live_bytes.load();
+    const int64_t live1 = LiveBytes();
     const int64_t held1 = MallocHeldBytes();
     const int64_t calls1 = g_allocations.load();
     state.counters["bytes_per_auction"] = static_cast<double>(live1 - live0) / kAuctions;
@@ -823,7 +829,7 @@ void BM_MemoryPerEnglishBid(benchmark::State& state) {
     uint64_t rng = 42;
     int64_t accepted = 0;
     const absl::Time now = kT0 + absl::Seconds(1);
-    const int64_t live0 = g_live_bytes.load();
+    const int64_t live0 = LiveBytes();
     const int64_t held0 = MallocHeldBytes();
     state.ResumeTiming();
     for (int i = 0; i < kBids; ++i) {
@@ -832,7 +838,7 @@ void BM_MemoryPerEnglishBid(benchmark::State& state) {
       accepted += r.ok() && r->reason == RejectReason::kNone;
     }
     state.PauseTiming();
-    state.counters["bytes_per_bid"] = static_cast<double>(g_live_bytes.load() - live0) / kBids;
+    state.counters["bytes_per_bid"] = static_cast<double>(LiveBytes() - live0) / kBids;
     state.counters["malloc_bytes_per_bid"] =
         static_cast<double>(MallocHeldBytes() - held0) / kBids;
     state.counters["accepted_share"] = static_cast<double>(accepted) / kBids;
@@ -868,7 +874,7 @@ void BM_MemoryPerRestingOrder(benchmark::State& state) {
     uint64_t rng = 9;
     int64_t rested = 0;
     const absl::Time now = kT0 + absl::Seconds(1);
-    const int64_t live0 = g_live_bytes.load();
+    const int64_t live0 = LiveBytes();
     const int64_t held0 = MallocHeldBytes();
     state.ResumeTiming();
     for (int i = 0; i < kOrders; ++i) {
@@ -886,7 +892,7 @@ void BM_MemoryPerRestingOrder(benchmark::State& state) {
       rested += res.ok() && res->reason == RejectReason::kNone && res->fills.empty();
     }
     state.PauseTiming();
-    state.counters["bytes_per_order"] = static_cast<double>(g_live_bytes.load() - live0) / kOrders;
+    state.counters["bytes_per_order"] = static_cast<double>(LiveBytes() - live0) / kOrders;
     state.counters["malloc_bytes_per_order"] =
         static_cast<double>(MallocHeldBytes() - held0) / kOrders;
     state.counters["rested_share"] = static_cast<double>(rested) / kOrders;

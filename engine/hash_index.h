@@ -9,19 +9,27 @@
 // deletion: a key goes in once what it names exists, and the bid log and
 // the auction numbers never take it back. The object itself is 16 bytes,
 // which matters because every open auction has one (absl::flat_hash_map is
-// 40 bytes and 17 bytes a slot).
+// 40 bytes and 17 bytes a slot). The slots come from AllocateArray: huge
+// pages once the table is large, where every probe is a random access.
 #ifndef GAVEL_ENGINE_HASH_INDEX_H_
 #define GAVEL_ENGINE_HASH_INDEX_H_
 
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <type_traits>
+
+#include "engine/heap.h"
 
 namespace gavel {
 
 class HashIndex {
  public:
+  HashIndex() = default;
+  ~HashIndex() { FreeArray(slots_, Bytes(capacity())); }
+  HashIndex(const HashIndex&) = delete;
+  HashIndex& operator=(const HashIndex&) = delete;
+
   // The value stored under `hash`, or 0.
   uint32_t Find(uint64_t hash) const {
     if (slots_ == nullptr) return 0;
@@ -62,8 +70,10 @@ class HashIndex {
     uint64_t Hash() const { return uint64_t{hi} << 32 | lo; }
   };
   static_assert(sizeof(Slot) == 12);
+  static_assert(std::is_trivially_copyable_v<Slot>);
 
   uint32_t Capacity() const { return mask_ + 1; }
+  static size_t Bytes(size_t capacity) { return capacity * sizeof(Slot); }
   // The hash comes from absl::Hash, but its low bits are mixed once more so
   // that the table does not depend on that.
   uint32_t Home(uint64_t hash) const {
@@ -76,16 +86,18 @@ class HashIndex {
   }
   void Grow() {
     const uint32_t old_capacity = slots_ == nullptr ? 0 : Capacity();
-    std::unique_ptr<Slot[]> old = std::move(slots_);
+    Slot* const old = slots_;
     const uint32_t capacity = old_capacity == 0 ? kInitialCapacity : old_capacity * 2;
-    slots_ = std::make_unique<Slot[]>(capacity);
+    // Zero-filled memory is a table of empty slots (Slot is all integers).
+    slots_ = static_cast<Slot*>(AllocateArray(Bytes(capacity), /*zero=*/true));
     mask_ = capacity - 1;
     for (uint32_t i = 0; i < old_capacity; ++i) {
       if (old[i].entry != 0) Place(old[i].Hash(), old[i].entry);
     }
+    FreeArray(old, Bytes(old_capacity));
   }
 
-  std::unique_ptr<Slot[]> slots_;
+  Slot* slots_ = nullptr;
   uint32_t size_ = 0;
   uint32_t mask_ = 0;  // capacity - 1 once slots_ is allocated
 };

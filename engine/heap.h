@@ -20,6 +20,28 @@ namespace gavel {
 // Default for gavel-server's --malloc_retain_mb.
 inline constexpr size_t kDefaultMallocRetainBytes = size_t{256} << 20;
 
+// The engine's largest arrays, a big auction's bid log and key index, are
+// read at random places (a key probe per bid, a resting order's entry), and
+// on a large book the address translations miss as often as the caches.
+// From kLargeArrayBytes up, such an array gets a mapping of its own, aligned
+// to 2 MiB and marked for transparent huge pages (MADV_HUGEPAGE; Debian's
+// default THP mode, `madvise`, grants them only where asked), and goes back
+// to the kernel when freed. One mapping per array keeps the count of
+// mappings small (at most memory / 2 MiB); marking ranges of malloc's heap
+// instead would split it into ever more. Smaller arrays use operator new.
+// Thread-safe (the shards allocate at once); the byte count is one relaxed
+// atomic.
+inline constexpr size_t kLargeArrayBytes = size_t{2} << 20;
+
+// `bytes` of memory for an array, zero-filled when `zero`. Throws
+// std::bad_alloc when none is left, as operator new does.
+void* AllocateArray(size_t bytes, bool zero);
+// Frees what AllocateArray(bytes, ...) returned (null: nothing).
+void FreeArray(void* p, size_t bytes);
+// Bytes in large-array mappings now, for the memory benchmarks (malloc's
+// counters do not see them).
+size_t LargeArrayBytes();
+
 // Process-wide (glibc mallopt): blocks below 32 MiB (glibc's most) come from
 // the heap instead of their own mappings, and up to `retain_bytes` of free
 // memory at the heap's top is kept rather than returned to the kernel. The

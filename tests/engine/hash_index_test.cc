@@ -4,6 +4,7 @@
 #include "engine/hash_index.h"
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <unordered_map>
 
@@ -20,11 +21,15 @@ TEST(HashIndexTest, EmptyFindsNothingAndAllocatesNothing) {
   EXPECT_EQ(t.capacity(), 0u);
 }
 
+// 300 000 keys: the table grows past kLargeArrayBytes into a mapping of
+// its own (engine/heap.h) on the way.
 TEST(HashIndexTest, FindsEveryKeyWithItsEntryAcrossGrowth) {
-  HashIndex t;
+  const size_t large_before = LargeArrayBytes();
+  auto owned = std::make_unique<HashIndex>();
+  HashIndex& t = *owned;
   std::mt19937_64 rng(7);
   std::unordered_map<uint64_t, uint32_t> want;
-  for (uint32_t entry = 1; entry <= 100'000; ++entry) {
+  for (uint32_t entry = 1; entry <= 300'000; ++entry) {
     uint64_t h = rng();
     while (want.count(h) != 0) h = rng();
     ASSERT_EQ(t.Find(h), 0u);
@@ -43,6 +48,10 @@ TEST(HashIndexTest, FindsEveryKeyWithItsEntryAcrossGrowth) {
       ASSERT_EQ(t.Find(h), 0u);
     }
   }
+  EXPECT_GE(t.capacity() * 12, kLargeArrayBytes);
+  EXPECT_GE(LargeArrayBytes(), large_before + t.capacity() * 12);
+  owned.reset();
+  EXPECT_EQ(LargeArrayBytes(), large_before);  // given back
 }
 
 // Keys that differ only in their high 32 bits, or only in one low bit, are

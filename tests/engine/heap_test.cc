@@ -1,14 +1,21 @@
 // RetainFreedMemory: big blocks come from the heap and stay there once
 // freed, where glibc's defaults would map each on its own and unmap it.
+// AllocateArray: large arrays are 2 MiB-aligned mappings of their own,
+// marked for huge pages, and given back when freed.
 // Its own executable (and ctest runs each test in a fresh process), so the
 // allocator starts from glibc's defaults.
 #include "engine/heap.h"
 
 #include <malloc.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
+#include "engine/bid_log.h"
 #include "gtest/gtest.h"
 
 namespace gavel {
@@ -58,6 +65,83 @@ TEST(HeapTest, FreedBlocksStayInTheHeapForReuse) {
 }
 
 TEST(HeapTest, ZeroLeavesTheDefaults) { EXPECT_TRUE(RetainFreedMemory(0).ok()); }
+
+// Whether this kernel has transparent huge pages at all (MADV_HUGEPAGE then
+// marks the mapping, whatever mode the system has chosen).
+bool KernelHasHugePages() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  return f.good();
+}
+
+// The smaps block of the mapping that contains `p`.
+std::string SmapsOf(const void* p) {
+  std::ifstream f("/proc/self/smaps");
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  std::string line;
+  std::string block;
+  bool in = false;
+  while (std::getline(f, line)) {
+    uintptr_t lo = 0;
+    uintptr_t hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      if (in) break;
+      in = lo <= at && at < hi;
+    }
+    if (in) block += line + "\n";
+  }
+  return block;
+}
+
+TEST(HeapTest, LargeArraysAreAlignedZeroedHugePageMappingsGivenBackWhenFreed) {
+  const size_t before = LargeArrayBytes();
+  const size_t bytes = 5 * kMiB + 100;
+  auto* p = static_cast<unsigned char*>(AllocateArray(bytes, /*zero=*/false));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (2 * kMiB), 0u) << "2 MiB-aligned";
+  for (size_t i = 0; i < bytes; i += 4096) ASSERT_EQ(p[i], 0) << i;  // fresh: zeros
+  EXPECT_EQ(p[bytes - 1], 0);
+  std::memset(p, 7, bytes);  // all of it is writable
+  EXPECT_EQ(LargeArrayBytes(), before + 5 * kMiB + 4096);
+  const std::string smaps = SmapsOf(p);
+  ASSERT_FALSE(smaps.empty());
+  if (KernelHasHugePages()) {
+    // VmFlags "hg": marked with MADV_HUGEPAGE.
+    const size_t flags = smaps.find("VmFlags:");
+    ASSERT_NE(flags, std::string::npos) << smaps;
+    EXPECT_NE(smaps.find(" hg", flags), std::string::npos) << smaps;
+  }
+  FreeArray(p, bytes);
+  EXPECT_EQ(LargeArrayBytes(), before);
+  EXPECT_TRUE(SmapsOf(p).empty()) << "the mapping is gone";
+}
+
+TEST(HeapTest, SmallArraysComeFromTheHeapZeroedWhenAsked) {
+  const size_t before = LargeArrayBytes();
+  auto* p = static_cast<unsigned char*>(AllocateArray(1000, /*zero=*/true));
+  for (size_t i = 0; i < 1000; ++i) ASSERT_EQ(p[i], 0) << i;
+  EXPECT_EQ(LargeArrayBytes(), before);
+  FreeArray(p, 1000);
+  FreeArray(nullptr, 0);
+}
+
+// A bid log that grows across kLargeArrayBytes keeps every entry.
+TEST(HeapTest, ABidLogKeepsItsEntriesAsItGrowsIntoALargeArray) {
+  BidLog log;
+  constexpr uint32_t kEntries = 100'000;  // 100 000 x 48 B: past 2 MiB
+  for (uint32_t i = 0; i < kEntries; ++i) {
+    BidEntry& e = log.emplace_back();
+    e.sequence = i + 1;
+    e.amount_minor = 1000 + i;
+    e.bidder = i % 77;
+  }
+  ASSERT_EQ(log.size(), kEntries);
+  EXPECT_GE(log.capacity() * sizeof(BidEntry), kLargeArrayBytes);
+  for (uint32_t i = 0; i < kEntries; ++i) {
+    ASSERT_EQ(log[i].sequence, i + 1);
+    ASSERT_EQ(log[i].amount_minor, 1000 + i);
+    ASSERT_EQ(log[i].bidder, i % 77);
+  }
+}
 
 }  // namespace
 }  // namespace gavel

@@ -10,14 +10,20 @@
 // - "One at a time" may be different threads over time if the hand-over
 //   itself is an acquire/release pair (the watch stream hands the consumer
 //   role over through its state word; see server/watch.cc).
+// - Slots are constructed on the producer's first lap (placement new before
+//   the release of `tail_`), not up front: a watcher's ring of 4096 events
+//   (about 512 KiB) costs nothing until events arrive, and the shard that
+//   subscribes a watcher does not construct them all. Slot i is constructed
+//   once tail_ > i, so the destructor destroys min(tail_, capacity) slots.
 #ifndef GAVEL_ENGINE_SPSC_RING_H_
 #define GAVEL_ENGINE_SPSC_RING_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <utility>
-#include <vector>
 
 #include "engine/mpsc_ring.h"
 
@@ -27,11 +33,15 @@ template <typename T>
 class SpscRing {
  public:
   // `capacity` is rounded up to a power of two.
-  explicit SpscRing(size_t capacity) {
-    size_t cap = 2;
-    while (cap < capacity) cap <<= 1;
-    slots_.resize(cap);
-    mask_ = cap - 1;
+  explicit SpscRing(size_t capacity) : mask_(RoundUp(capacity) - 1) {
+    slots_ = static_cast<T*>(
+        ::operator new((mask_ + 1) * sizeof(T), std::align_val_t{alignof(T)}));
+  }
+  ~SpscRing() {
+    const uint64_t constructed = std::min<uint64_t>(tail_.load(std::memory_order_acquire),
+                                                    mask_ + 1);
+    for (uint64_t i = 0; i < constructed; ++i) slots_[i].~T();
+    ::operator delete(slots_, std::align_val_t{alignof(T)});
   }
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
@@ -40,7 +50,11 @@ class SpscRing {
   bool TryPush(T value) {
     const uint64_t tail = tail_.load(std::memory_order_relaxed);
     if (tail - head_.load(std::memory_order_acquire) > mask_) return false;
-    slots_[tail & mask_] = std::move(value);
+    if (tail <= mask_) {
+      new (&slots_[tail]) T(std::move(value));  // first lap
+    } else {
+      slots_[tail & mask_] = std::move(value);
+    }
     tail_.store(tail + 1, std::memory_order_release);
     return true;
   }
@@ -61,8 +75,14 @@ class SpscRing {
   }
 
  private:
-  std::vector<T> slots_;
-  size_t mask_ = 0;
+  static size_t RoundUp(size_t capacity) {
+    size_t cap = 2;
+    while (cap < capacity) cap <<= 1;
+    return cap;
+  }
+
+  const size_t mask_;
+  T* slots_;  // mask_ + 1 slots, constructed on the first lap
   alignas(kCacheLine) std::atomic<uint64_t> head_{0};
   alignas(kCacheLine) std::atomic<uint64_t> tail_{0};
 };

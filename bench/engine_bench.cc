@@ -906,7 +906,8 @@ BENCHMARK(BM_MemoryPerRestingOrder)->Iterations(1)->Unit(benchmark::kMillisecond
 }  // namespace gavel
 
 // As gavel-server does by default (--malloc_retain_mb); GAVEL_MALLOC_RETAIN_MB
-// overrides, 0 for glibc's defaults (A/B in one binary).
+// overrides, 0 for glibc's defaults (A/B in one binary). Likewise
+// GAVEL_HUGE_PAGES for --huge_pages.
 int main(int argc, char** argv) {
   const char* env = std::getenv("GAVEL_MALLOC_RETAIN_MB");
   const size_t retain = env != nullptr ? static_cast<size_t>(std::strtoull(env, nullptr, 10)) << 20
@@ -915,6 +916,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 2;
   }
+  // As gavel-server's --huge_pages (default on); GAVEL_HUGE_PAGES=0 for the
+  // A/B.
+  const char* huge = std::getenv("GAVEL_HUGE_PAGES");
+  gavel::SetHugePagesForLargeArrays(huge == nullptr || std::strcmp(huge, "0") != 0);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/auction.h"
+#include "engine/heap.h"
 #include "engine/order_book.h"
 
 namespace gavel {
@@ -94,11 +95,11 @@ class DoubleAuction : public Auction {
   virtual void BookChanged(std::vector<AuctionEvent>* /*events*/) {}
 
   OrderBook book_;
-  std::vector<Fill> fills_;
+  std::vector<Fill, ArrayAllocator<Fill>> fills_;
   std::vector<CloseOutcome::TradeAward> trades_;
 
  private:
-  std::vector<OrderRecord> orders_;  // by entry; accepted orders have `accepted` set
+  std::vector<OrderRecord, ArrayAllocator<OrderRecord>> orders_;  // by entry; accepted orders have `accepted` set
 };
 
 // DOUBLE_CONTINUOUS: an incoming order trades at once against the best

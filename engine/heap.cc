@@ -20,6 +20,7 @@ constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kPage = 4096;
 
 std::atomic<size_t> g_large_bytes{0};
+std::atomic<bool> g_huge_pages{true};
 
 size_t PageRound(size_t bytes) { return (bytes + kPage - 1) & ~(kPage - 1); }
 
@@ -46,7 +47,7 @@ void* AllocateArray(size_t bytes, bool zero) {
   void* p = reinterpret_cast<void*>(aligned);
   // Without transparent huge pages (THP "never", or a kernel without them)
   // this fails and the array simply keeps 4 KiB pages.
-  madvise(p, length, MADV_HUGEPAGE);
+  if (g_huge_pages.load(std::memory_order_relaxed)) madvise(p, length, MADV_HUGEPAGE);
   g_large_bytes.fetch_add(length, std::memory_order_relaxed);
   return p;
 }
@@ -63,6 +64,8 @@ void FreeArray(void* p, size_t bytes) {
 }
 
 size_t LargeArrayBytes() { return g_large_bytes.load(std::memory_order_relaxed); }
+
+void SetHugePagesForLargeArrays(bool on) { g_huge_pages.store(on, std::memory_order_relaxed); }
 
 absl::Status RetainFreedMemory(size_t retain_bytes) {
   if (retain_bytes == 0) return absl::OkStatus();

@@ -20,8 +20,9 @@ namespace gavel {
 // Default for gavel-server's --malloc_retain_mb.
 inline constexpr size_t kDefaultMallocRetainBytes = size_t{256} << 20;
 
-// The engine's largest arrays, a big auction's bid log and key index, are
-// read at random places (a key probe per bid, a resting order's entry), and
+// The engine's largest arrays, a big auction's bid log and key index (and a
+// double auction's order records and book nodes, through ArrayAllocator),
+// are read at random places (a key probe per bid, a resting order's entry), and
 // on a large book the address translations miss as often as the caches.
 // From kLargeArrayBytes up, such an array gets a mapping of its own, aligned
 // to 2 MiB and marked for transparent huge pages (MADV_HUGEPAGE; Debian's
@@ -41,6 +42,25 @@ void FreeArray(void* p, size_t bytes);
 // Bytes in large-array mappings now, for the memory benchmarks (malloc's
 // counters do not see them).
 size_t LargeArrayBytes();
+// Whether large arrays are marked for huge pages (default true; gavel-server
+// --huge_pages). Applies to arrays allocated afterwards. A huge page costs a
+// pause the first time it is touched (the kernel finds and zeroes 2 MiB).
+void SetHugePagesForLargeArrays(bool on);
+
+// An allocator for std::vector that takes its memory from AllocateArray:
+// the same huge pages for a big auction's by-entry vectors (a double
+// auction's order records and book nodes).
+template <typename T>
+struct ArrayAllocator {
+  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  using value_type = T;
+  ArrayAllocator() = default;
+  template <typename U>
+  ArrayAllocator(const ArrayAllocator<U>& /*other*/) {}  // NOLINT: rebinding is implicit
+  T* allocate(size_t n) { return static_cast<T*>(AllocateArray(n * sizeof(T), /*zero=*/false)); }
+  void deallocate(T* p, size_t n) { FreeArray(p, n * sizeof(T)); }
+  friend bool operator==(const ArrayAllocator&, const ArrayAllocator&) { return true; }
+};
 
 // Process-wide (glibc mallopt): blocks below 32 MiB (glibc's most) come from
 // the heap instead of their own mappings, and up to `retain_bytes` of free

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/auction.h"
+#include "engine/heap.h"
 #include "engine/types.h"
 
 namespace gavel {
@@ -103,7 +104,7 @@ class OrderBook {
   // Unlinks a resting node and drops its level when that empties.
   void Unlink(uint32_t entry);
 
-  std::vector<Node> nodes_;   // by entry; nodes_[0] unused
+  std::vector<Node, ArrayAllocator<Node>> nodes_;  // by entry; nodes_[0] unused
   std::vector<Level> buys_;   // ascending price: the best (highest) last
   std::vector<Level> sells_;  // descending price: the best (lowest) last
   size_t resting_ = 0;

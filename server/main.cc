@@ -57,6 +57,11 @@ ABSL_FLAG(uint64_t, malloc_retain_mb, gavel::kDefaultMallocRetainBytes >> 20,
           "MiB from it, instead of handing them back to the kernel and faulting them in again "
           "as auctions grow (0: glibc's defaults)");
 
+ABSL_FLAG(bool, huge_pages, true,
+          "back a big auction's bid log, key index and order book arrays (from 2 MiB each) with "
+          "transparent huge pages, so that bids reaching into them at random miss the TLB far "
+          "less; each huge page costs a pause the first time it is touched");
+
 ABSL_FLAG(absl::Duration, shard_spin, gavel::ServerOptions().shard_spin,
           "how long an idle shard polls for work before it sleeps: waking a sleeping thread "
           "costs tens of microseconds, polling costs CPU (0s: sleep at once)");
@@ -80,6 +85,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gavel-server: --malloc_retain_mb: %s\n", heap.ToString().c_str());
     return 2;
   }
+  gavel::SetHugePagesForLargeArrays(absl::GetFlag(FLAGS_huge_pages));
   if (!absl::GetFlag(FLAGS_mutex_deadlock_detection)) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }

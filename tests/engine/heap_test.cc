@@ -115,6 +115,17 @@ TEST(HeapTest, LargeArraysAreAlignedZeroedHugePageMappingsGivenBackWhenFreed) {
   EXPECT_TRUE(SmapsOf(p).empty()) << "the mapping is gone";
 }
 
+TEST(HeapTest, HugePagesOffLeavesLargeArraysUnmarked) {
+  SetHugePagesForLargeArrays(false);
+  void* p = AllocateArray(4 * kMiB, /*zero=*/false);
+  const std::string smaps = SmapsOf(p);
+  SetHugePagesForLargeArrays(true);
+  const size_t flags = smaps.find("VmFlags:");
+  ASSERT_NE(flags, std::string::npos) << smaps;
+  EXPECT_EQ(smaps.find(" hg", flags), std::string::npos) << smaps;
+  FreeArray(p, 4 * kMiB);
+}
+
 TEST(HeapTest, SmallArraysComeFromTheHeapZeroedWhenAsked) {
   const size_t before = LargeArrayBytes();
   auto* p = static_cast<unsigned char*>(AllocateArray(1000, /*zero=*/true));

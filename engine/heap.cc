@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cassert>
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -24,6 +25,29 @@ std::atomic<bool> g_huge_pages{true};
 
 size_t PageRound(size_t bytes) { return (bytes + kPage - 1) & ~(kPage - 1); }
 
+// `length` (page-rounded) bytes of fresh anonymous memory starting on a
+// 2 MiB boundary: a huge page more is mapped, then the unaligned head and
+// the tail are given back.
+void* MapAligned(size_t length) {
+  void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
+  if (aligned > start) munmap(raw, aligned - start);
+  const uintptr_t end = start + length + kHugePage;
+  if (end > aligned + length) {
+    munmap(reinterpret_cast<void*>(aligned + length), end - aligned - length);
+  }
+  return reinterpret_cast<void*>(aligned);
+}
+
+// Without transparent huge pages (THP "never", or a kernel without them)
+// madvise fails and the array simply keeps 4 KiB pages.
+void AdviseHugePages(void* p, size_t length) {
+  if (g_huge_pages.load(std::memory_order_relaxed)) madvise(p, length, MADV_HUGEPAGE);
+}
+
 }  // namespace
 
 void* AllocateArray(size_t bytes, bool zero) {
@@ -32,24 +56,35 @@ void* AllocateArray(size_t bytes, bool zero) {
     if (zero) std::memset(p, 0, bytes);
     return p;
   }
-  // Map a huge page more than needed, then give back the unaligned head and
-  // the tail, so that the array starts on a 2 MiB boundary. Fresh anonymous
-  // memory reads as zeros.
   const size_t length = PageRound(bytes);
-  void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
-  if (aligned > start) munmap(raw, aligned - start);
-  const uintptr_t end = start + length + kHugePage;
-  if (end > aligned + length) munmap(reinterpret_cast<void*>(aligned + length), end - aligned - length);
-  void* p = reinterpret_cast<void*>(aligned);
-  // Without transparent huge pages (THP "never", or a kernel without them)
-  // this fails and the array simply keeps 4 KiB pages.
-  if (g_huge_pages.load(std::memory_order_relaxed)) madvise(p, length, MADV_HUGEPAGE);
+  void* p = MapAligned(length);  // fresh anonymous memory reads as zeros
+  if (p == nullptr) throw std::bad_alloc();
+  AdviseHugePages(p, length);
   g_large_bytes.fetch_add(length, std::memory_order_relaxed);
   return p;
+}
+
+void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes) {
+  assert(used_bytes <= old_bytes && old_bytes <= new_bytes);
+  if (p != nullptr && old_bytes >= kLargeArrayBytes) {
+    // Move the pages, not the bytes, into an aligned place (MREMAP_FIXED
+    // replaces the reservation), so that huge pages move whole.
+    const size_t old_length = PageRound(old_bytes);
+    const size_t new_length = PageRound(new_bytes);
+    if (void* dest = MapAligned(new_length); dest != nullptr) {
+      void* moved = mremap(p, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+      if (moved != MAP_FAILED) {
+        AdviseHugePages(moved, new_length);
+        g_large_bytes.fetch_add(new_length - old_length, std::memory_order_relaxed);
+        return moved;
+      }
+      munmap(dest, new_length);
+    }
+  }
+  void* grown = AllocateArray(new_bytes, /*zero=*/false);
+  if (used_bytes > 0) std::memcpy(grown, p, used_bytes);
+  FreeArray(p, old_bytes);
+  return grown;
 }
 
 void FreeArray(void* p, size_t bytes) {

@@ -39,6 +39,12 @@ inline constexpr size_t kLargeArrayBytes = size_t{2} << 20;
 void* AllocateArray(size_t bytes, bool zero);
 // Frees what AllocateArray(bytes, ...) returned (null: nothing).
 void FreeArray(void* p, size_t bytes);
+// Grows what AllocateArray(old_bytes, ...) returned (or null) to new_bytes,
+// keeping its first `used_bytes`, and returns the new place (the old one is
+// gone). A large array moves its pages with mremap: nothing is copied and no
+// fresh page is zeroed for the part already there. The rest of the new
+// array is not initialised. REQUIRES: used_bytes <= old_bytes <= new_bytes.
+void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes);
 // Bytes in large-array mappings now, for the memory benchmarks (malloc's
 // counters do not see them).
 size_t LargeArrayBytes();

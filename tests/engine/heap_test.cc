@@ -135,10 +135,37 @@ TEST(HeapTest, SmallArraysComeFromTheHeapZeroedWhenAsked) {
   FreeArray(nullptr, 0);
 }
 
+// Small to large (a copy), then large to larger (pages moved): the used
+// bytes survive, the result is 2 MiB-aligned and counted, the old mapping
+// is gone.
+TEST(HeapTest, GrowArrayKeepsTheUsedBytesAndMovesLargeArraysWhole) {
+  const size_t before = LargeArrayBytes();
+  auto* p = static_cast<uint32_t*>(AllocateArray(kMiB, /*zero=*/false));
+  for (uint32_t i = 0; i < kMiB / 4; ++i) p[i] = i * 2654435761u;
+  p = static_cast<uint32_t*>(GrowArray(p, kMiB, kMiB, 3 * kMiB));  // small -> large
+  EXPECT_EQ(LargeArrayBytes(), before + 3 * kMiB);
+  for (uint32_t i = kMiB / 4; i < 3 * kMiB / 4; ++i) p[i] = i * 2654435761u;
+  void* old = p;
+  p = static_cast<uint32_t*>(GrowArray(p, 3 * kMiB, 3 * kMiB, 8 * kMiB));  // large -> large
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (2 * kMiB), 0u);
+  EXPECT_EQ(LargeArrayBytes(), before + 8 * kMiB);
+  if (old != p) {
+    EXPECT_TRUE(SmapsOf(old).empty()) << "the old place is unmapped";
+  }
+  for (uint32_t i = 0; i < 3 * kMiB / 4; ++i) ASSERT_EQ(p[i], i * 2654435761u) << i;
+  for (uint32_t i = 3 * kMiB / 4; i < 2 * kMiB; ++i) p[i] = 1;  // the rest is writable
+  if (KernelHasHugePages()) {
+    const std::string smaps = SmapsOf(p);
+    EXPECT_NE(smaps.find(" hg", smaps.find("VmFlags:")), std::string::npos) << smaps;
+  }
+  FreeArray(p, 8 * kMiB);
+  EXPECT_EQ(LargeArrayBytes(), before);
+}
+
 // A bid log that grows across kLargeArrayBytes keeps every entry.
 TEST(HeapTest, ABidLogKeepsItsEntriesAsItGrowsIntoALargeArray) {
   BidLog log;
-  constexpr uint32_t kEntries = 100'000;  // 100 000 x 48 B: past 2 MiB
+  constexpr uint32_t kEntries = 300'000;  // 300 000 x 48 B: past 2 MiB, then moved twice
   for (uint32_t i = 0; i < kEntries; ++i) {
     BidEntry& e = log.emplace_back();
     e.sequence = i + 1;

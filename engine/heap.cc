@@ -22,6 +22,7 @@ constexpr size_t kPage = 4096;
 
 std::atomic<size_t> g_large_bytes{0};
 std::atomic<bool> g_huge_pages{true};
+std::atomic<uint64_t> g_large_moves{0};
 
 size_t PageRound(size_t bytes) { return (bytes + kPage - 1) & ~(kPage - 1); }
 
@@ -66,6 +67,7 @@ void* AllocateArray(size_t bytes, bool zero) {
 
 void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes) {
   assert(used_bytes <= old_bytes && old_bytes <= new_bytes);
+  void* grown = nullptr;
   if (p != nullptr && old_bytes >= kLargeArrayBytes) {
     // Move the pages, not the bytes, into an aligned place (MREMAP_FIXED
     // replaces the reservation), so that huge pages move whole.
@@ -76,12 +78,26 @@ void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes) 
       if (moved != MAP_FAILED) {
         AdviseHugePages(moved, new_length);
         g_large_bytes.fetch_add(new_length - old_length, std::memory_order_relaxed);
+        g_large_moves.fetch_add(1, std::memory_order_relaxed);
         return moved;
       }
-      munmap(dest, new_length);
+      // The kernel may have unmapped the reservation before failing, and
+      // another thread may have mapped that range since: never munmap it
+      // blindly. Take it back only if it is free (MAP_FIXED_NOREPLACE) and
+      // copy into it; if something is there, leave it (at worst our own
+      // untouched reservation, on a path that should not happen).
+      void* again = mmap(dest, new_length, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+      if (again == dest) {
+        AdviseHugePages(dest, new_length);
+        g_large_bytes.fetch_add(new_length, std::memory_order_relaxed);
+        grown = dest;
+      } else if (again != MAP_FAILED) {
+        munmap(again, new_length);  // a kernel before 4.17 took it as a hint
+      }
     }
   }
-  void* grown = AllocateArray(new_bytes, /*zero=*/false);
+  if (grown == nullptr) grown = AllocateArray(new_bytes, /*zero=*/false);
   if (used_bytes > 0) std::memcpy(grown, p, used_bytes);
   FreeArray(p, old_bytes);
   return grown;
@@ -100,10 +116,17 @@ void FreeArray(void* p, size_t bytes) {
 
 size_t LargeArrayBytes() { return g_large_bytes.load(std::memory_order_relaxed); }
 
+uint64_t LargeArrayMoves() { return g_large_moves.load(std::memory_order_relaxed); }
+
 void SetHugePagesForLargeArrays(bool on) { g_huge_pages.store(on, std::memory_order_relaxed); }
 
 absl::Status RetainFreedMemory(size_t retain_bytes) {
   if (retain_bytes == 0) return absl::OkStatus();
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's allocator replaces glibc's malloc (ASan's mallopt refuses
+  // everything); there is nothing to set.
+  return absl::OkStatus();
+#endif
   // glibc refuses an mmap threshold above HEAP_MAX_SIZE / 2 (32 MiB on
   // 64-bit); setting either value also ends its dynamic adjustment.
   constexpr int kMmapThreshold = 32 << 20;

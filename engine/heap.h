@@ -12,6 +12,7 @@
 #define GAVEL_ENGINE_HEAP_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/status/status.h"
 
@@ -48,6 +49,9 @@ void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes);
 // Bytes in large-array mappings now, for the memory benchmarks (malloc's
 // counters do not see them).
 size_t LargeArrayBytes();
+// How many times GrowArray moved a large array's pages (rather than copying
+// its bytes): for tests and diagnostics.
+uint64_t LargeArrayMoves();
 // Whether large arrays are marked for huge pages (default true; gavel-server
 // --huge_pages). Applies to arrays allocated afterwards. A huge page costs a
 // pause the first time it is touched (the kernel finds and zeroes 2 MiB).
@@ -73,6 +77,7 @@ struct ArrayAllocator {
 // memory at the heap's top is kept rather than returned to the kernel. The
 // cost is a resident size that stays near its peak. Call it once, early,
 // before other threads allocate. `retain_bytes` 0 leaves glibc's defaults.
+// Under a sanitizer (its own allocator) it does nothing.
 absl::Status RetainFreedMemory(size_t retain_bytes);
 
 }  // namespace gavel

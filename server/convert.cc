@@ -88,7 +88,7 @@ absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId aucti
   cmd.immediate_or_cancel = req.immediate_or_cancel();
   absl::StatusOr<BidResult> result = engine.PlaceBid(cmd, now);
   if (!result.ok()) return result.status();
-  BidResultToProto(*result, out);
+  BidResultToProto(*result, cmd.immediate_or_cancel, out);
   out->set_client_bid_id(req.client_bid_id());
   return absl::OkStatus();
 }
@@ -315,7 +315,8 @@ void EventToProto(const AuctionEvent& e, const PrincipalNames& names, v1::Auctio
 namespace {
 
 // What an accepted bid means, in the words of its format.
-std::string AcceptedMessage(const BidResult& r) {
+// `immediate_or_cancel`: the request's flag (double-continuous orders).
+std::string AcceptedMessage(const BidResult& r, bool immediate_or_cancel) {
   int64_t traded = 0;
   for (const Fill& f : r.fills) traded += f.quantity;
   switch (r.format) {
@@ -335,11 +336,15 @@ std::string AcceptedMessage(const BidResult& r) {
       return "accepted: your sealed bid is recorded (it replaces any earlier bid of yours); "
              "results at the close";
     case Format::kDoubleContinuous:
-      if (traded == 0) return "accepted: the order rests in the book";
-      return r.leading ? absl::StrCat("accepted: filled in full (", traded, " unit(s))")
-                       : absl::StrCat("accepted: ", traded,
-                                      " unit(s) traded; the rest rests in the book, or was "
-                                      "cancelled if immediate-or-cancel");
+      if (r.leading) return absl::StrCat("accepted: filled in full (", traded, " unit(s))");
+      if (traded == 0) {
+        return immediate_or_cancel
+                   ? "accepted: nothing crossed, so the order was cancelled (immediate or cancel)"
+                   : "accepted: the order rests in the book";
+      }
+      return absl::StrCat("accepted: ", traded, " unit(s) traded; the rest ",
+                          immediate_or_cancel ? "was cancelled (immediate or cancel)"
+                                              : "rests in the book");
     case Format::kDoubleCall:
       return "accepted: the order waits for the call at the close";
     case Format::kUnspecified:
@@ -350,12 +355,13 @@ std::string AcceptedMessage(const BidResult& r) {
 
 }  // namespace
 
-void BidResultToProto(const BidResult& r, v1::PlaceBidResponse* out) {
+void BidResultToProto(const BidResult& r, bool immediate_or_cancel, v1::PlaceBidResponse* out) {
   out->set_auction_id(FormatAuctionId(r.auction_id));
   if (r.entry != 0) out->set_bid_id(FormatBidId(r.auction_id, r.entry));
   out->set_outcome(r.reason == RejectReason::kNone ? v1::ACCEPTED : v1::REJECTED);
   out->set_reject_reason(static_cast<v1::RejectReason>(r.reason));
-  out->set_message(r.reason == RejectReason::kNone ? AcceptedMessage(r) : r.message);
+  out->set_message(r.reason == RejectReason::kNone ? AcceptedMessage(r, immediate_or_cancel)
+                                                   : r.message);
   out->set_leading(r.leading);
   out->set_current_price_minor(r.current_price_minor);
   out->set_sequence(r.sequence);

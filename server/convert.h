@@ -41,7 +41,9 @@ void SpecToProto(const AuctionSpec& spec, v1::AuctionSpec* out);
 void ViewToProto(const AuctionView& view, const PrincipalNames& names, v1::Auction* out);
 void EventToProto(const AuctionEvent& event, const PrincipalNames& names, v1::AuctionEvent* out);
 void SettlementToProto(const Settlement& s, bool with_bids, v1::Settlement* out);
-void BidResultToProto(const BidResult& r, v1::PlaceBidResponse* out);
+// `immediate_or_cancel`: the request's flag, for the message of a
+// double-continuous order.
+void BidResultToProto(const BidResult& r, bool immediate_or_cancel, v1::PlaceBidResponse* out);
 
 }  // namespace gavel
 

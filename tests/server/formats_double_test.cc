@@ -179,6 +179,26 @@ TEST_F(DoubleFormatsServerTest, ContinuousOrdersTradeWithFillsBookLevelsAndTrade
   EXPECT_EQ(events.back().closed().outcome(), v1::SOLD);
 }
 
+// The answer's message says what happened to the order: rested, filled,
+// partly filled with the rest resting, or (immediate or cancel) cancelled.
+TEST_F(DoubleFormatsServerTest, AcceptedMessagesSayWhatBecameOfTheOrder) {
+  const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "m1"));
+  const std::string& id = a.auction_id();
+  PlaceBidResponse r;
+  ASSERT_TRUE(Order("bob-token", id, v1::SELL, 5, 100, "s1", &r).ok());
+  EXPECT_EQ(r.message(), "accepted: the order rests in the book");
+  ASSERT_TRUE(Order("carol-token", id, v1::BUY, 2, 100, "b1", &r).ok());
+  EXPECT_EQ(r.message(), "accepted: filled in full (2 unit(s))");
+  ASSERT_TRUE(Order("carol-token", id, v1::BUY, 2, 90, "b2", &r, /*ioc=*/true).ok());
+  EXPECT_EQ(r.message(), "accepted: nothing crossed, so the order was cancelled (immediate or cancel)");
+  ASSERT_TRUE(Order("carol-token", id, v1::BUY, 5, 100, "b3", &r, /*ioc=*/true).ok());
+  EXPECT_EQ(r.message(), "accepted: 3 unit(s) traded; the rest was cancelled (immediate or cancel)");
+  ASSERT_TRUE(Order("bob-token", id, v1::SELL, 2, 100, "s2", &r).ok());
+  ASSERT_TRUE(Order("dave-token", id, v1::BUY, 5, 100, "b4", &r).ok());
+  EXPECT_EQ(r.message(), "accepted: 2 unit(s) traded; the rest rests in the book");
+  EXPECT_EQ(Get(id).buy_levels(0).quantity(), 3);  // the rest did rest
+}
+
 TEST_F(DoubleFormatsServerTest, CancelBidOwnOtherAndMalformed) {
   const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c1"));
   const Auction other = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c2"));

@@ -231,7 +231,7 @@ AuctionEvent Auction::OpenEvent() const {
 }
 
 void Auction::BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* e) const {
-  const BidEntry& b = bids_[entry - 1];
+  const BidEntry& b = Entry(entry);
   e->auction_id = id_;
   e->sequence = b.sequence;
   e->at = b.at();
@@ -244,9 +244,9 @@ void Auction::BidAcceptedEvent(uint32_t entry, int64_t bid_count, AuctionEvent* 
 }
 
 void Auction::CompleteTrade(AuctionEvent* e) const {
-  e->incoming_buys = bids_[e->bid_entry - 1].side == Side::kBuy;
-  e->buyer = bids_[e->buy_entry() - 1].bidder;
-  e->seller = bids_[e->sell_entry() - 1].bidder;
+  e->incoming_buys = Entry(e->bid_entry).side == Side::kBuy;
+  e->buyer = Entry(e->buy_entry()).bidder;
+  e->seller = Entry(e->sell_entry()).bidder;
 }
 
 absl::StatusOr<std::unique_ptr<Auction>> MakeAuction(AuctionId id, PrincipalId seller,

@@ -256,6 +256,8 @@ class Auction {
   int64_t accepted_bids() const { return accepted_bids_; }
   Sequence last_sequence() const { return last_sequence_; }
   const BidLog& bids() const { return bids_; }
+  // Bid log entry `entry` (1-based, as entries are numbered everywhere).
+  const BidEntry& Entry(uint32_t entry) const { return bids_[entry - 1]; }
   // Calls fn(const AuctionEvent&) for every event with sequence >=
   // from_sequence, in sequence order, until fn returns false; returns false
   // when fn did. Only the rare events are stored; the opening and every

@@ -86,12 +86,11 @@ DoubleAuction::DoubleAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
 DoubleAuction::OrderRecord& DoubleAuction::OpenAccount(const BidInput& bid) {
   assert(bid.side == Side::kBuy || bid.side == Side::kSell);
   if (bid.entry >= orders_.size()) orders_.resize(bid.entry + 1);
+  assert(bid.bidder != kNoPrincipal);  // an owner marks the order accepted
   OrderRecord& r = orders_[bid.entry];
   r = OrderRecord{};
   r.owner = bid.bidder;
-  r.accepted = 1;
   r.fills_begin = static_cast<uint32_t>(fills_.size());
-  r.fills_count = 0;
   return r;
 }
 
@@ -119,7 +118,7 @@ void DoubleAuction::CancelAll() {
 
 absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t entry,
                                                    std::vector<AuctionEvent>* events) {
-  if (entry >= orders_.size() || !orders_[entry].accepted) {
+  if (entry >= orders_.size() || !orders_[entry].accepted()) {
     return absl::NotFoundError(absl::StrCat("bid ", FormatBidId(id(), entry),
                                             " is not an accepted order; nothing to cancel"));
   }
@@ -146,9 +145,9 @@ void DoubleAuction::FillView(AuctionView* view, bool /*public_view*/) const {
 }
 
 std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry) const {
-  if (entry >= orders_.size() || !orders_[entry].accepted) return std::nullopt;
+  if (entry >= orders_.size() || !orders_[entry].accepted()) return std::nullopt;
   const OrderRecord& r = orders_[entry];
-  const BidEntry& e = EntryOf(entry);
+  const BidEntry& e = Entry(entry);
   const OrderBook::Order* resting = book_.Find(entry);
   return OrderStatus{
       e.side,     e.amount_minor, e.quantity, r.traded, resting == nullptr ? 0 : resting->quantity,

@@ -70,15 +70,14 @@ class DoubleAuction : public Auction {
   struct OrderRecord {
     PrincipalId owner = kNoPrincipal;
     uint32_t traded = 0;
-    uint32_t cancelled : 31 = 0;  // by the owner, immediate-or-cancel, no-self-trade or the close
-    uint32_t accepted : 1 = 0;    // an accepted order of this auction
+    uint32_t cancelled = 0;  // by the owner, immediate-or-cancel, no-self-trade or the close
     uint32_t fills_begin = 0;     // this order's fills on arrival: fills_[begin, begin + count)
     uint32_t fills_count = 0;
+    // An accepted order of this auction (only OpenAccount sets an owner).
+    bool accepted() const { return owner != kNoPrincipal; }
   };
   static_assert(sizeof(OrderRecord) == 20);
 
-  // Order `entry`'s bid log entry. REQUIRES: 1 <= entry <= bids().size().
-  const BidEntry& EntryOf(uint32_t entry) const { return bids()[entry - 1]; }
 
   // Opens the account of an accepted order (before it trades or rests).
   OrderRecord& OpenAccount(const BidInput& bid);
@@ -99,7 +98,7 @@ class DoubleAuction : public Auction {
   std::vector<CloseOutcome::TradeAward> trades_;
 
  private:
-  std::vector<OrderRecord, ArrayAllocator<OrderRecord>> orders_;  // by entry; accepted orders have `accepted` set
+  std::vector<OrderRecord, ArrayAllocator<OrderRecord>> orders_;  // by entry; accepted orders have an owner
 };
 
 // DOUBLE_CONTINUOUS: an incoming order trades at once against the best

@@ -82,7 +82,7 @@ void Engine::EmitAll(Auction& a, std::vector<AuctionEvent>* events) {
       a.CompleteTrade(&e);
       e.auction_id = a.id();
       e.sequence = ++sequence_;
-      e.at = a.bids_[e.bid_entry - 1].at();
+      e.at = a.Entry(e.bid_entry).at();
       a.last_sequence_ = e.sequence;
       listener_->OnEvent(e);
       continue;
@@ -352,7 +352,7 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
 }
 
 BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) const {
-  const BidEntry& e = a.bids_[entry - 1];
+  const BidEntry& e = a.Entry(entry);
   BidResult r;
   r.auction_id = a.id();
   r.format = a.format();
@@ -551,7 +551,7 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
     return absl::NotFoundError(
         absl::StrCat("bid ", FormatBidId(id, entry), " does not exist"));
   }
-  if (a.bids_[entry - 1].bidder != owner) {
+  if (a.Entry(entry).bidder != owner) {
     return absl::PermissionDeniedError(
         absl::StrCat("bid ", FormatBidId(id, entry), " is not yours to cancel"));
   }

@@ -67,7 +67,6 @@ void* AllocateArray(size_t bytes, bool zero) {
 
 void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes) {
   assert(used_bytes <= old_bytes && old_bytes <= new_bytes);
-  void* grown = nullptr;
   if (p != nullptr && old_bytes >= kLargeArrayBytes) {
     // Move the pages, not the bytes, into an aligned place (MREMAP_FIXED
     // replaces the reservation), so that huge pages move whole.
@@ -82,22 +81,12 @@ void* GrowArray(void* p, size_t old_bytes, size_t used_bytes, size_t new_bytes) 
         return moved;
       }
       // The kernel may have unmapped the reservation before failing, and
-      // another thread may have mapped that range since: never munmap it
-      // blindly. Take it back only if it is free (MAP_FIXED_NOREPLACE) and
-      // copy into it; if something is there, leave it (at worst our own
-      // untouched reservation, on a path that should not happen).
-      void* again = mmap(dest, new_length, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-      if (again == dest) {
-        AdviseHugePages(dest, new_length);
-        g_large_bytes.fetch_add(new_length, std::memory_order_relaxed);
-        grown = dest;
-      } else if (again != MAP_FAILED) {
-        munmap(again, new_length);  // a kernel before 4.17 took it as a hint
-      }
+      // another thread may have mapped that range since: never munmap it.
+      // At worst our own untouched reservation stays, on a path that
+      // should not happen; the array is copied instead.
     }
   }
-  if (grown == nullptr) grown = AllocateArray(new_bytes, /*zero=*/false);
+  void* grown = AllocateArray(new_bytes, /*zero=*/false);
   if (used_bytes > 0) std::memcpy(grown, p, used_bytes);
   FreeArray(p, old_bytes);
   return grown;

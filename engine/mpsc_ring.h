@@ -19,7 +19,9 @@
 #ifndef GAVEL_ENGINE_MPSC_RING_H_
 #define GAVEL_ENGINE_MPSC_RING_H_
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,6 +32,9 @@ namespace gavel {
 
 inline constexpr size_t kCacheLine = 64;
 
+// A ring's slot count: `capacity` rounded up to a power of two, at least 2.
+inline size_t RingSlots(size_t capacity) { return std::max<size_t>(2, std::bit_ceil(capacity)); }
+
 template <typename T>
 class MpscRing {
   static_assert(std::is_trivially_copyable_v<T>, "MpscRing holds plain values");
@@ -37,8 +42,7 @@ class MpscRing {
  public:
   // `capacity` is rounded up to a power of two.
   explicit MpscRing(size_t capacity) {
-    size_t cap = 2;
-    while (cap < capacity) cap <<= 1;
+    const size_t cap = RingSlots(capacity);
     mask_ = cap - 1;
     cells_ = std::make_unique<Cell[]>(cap);
     for (size_t i = 0; i < cap; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);

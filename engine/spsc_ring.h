@@ -33,7 +33,7 @@ template <typename T>
 class SpscRing {
  public:
   // `capacity` is rounded up to a power of two.
-  explicit SpscRing(size_t capacity) : mask_(RoundUp(capacity) - 1) {
+  explicit SpscRing(size_t capacity) : mask_(RingSlots(capacity) - 1) {
     slots_ = static_cast<T*>(
         ::operator new((mask_ + 1) * sizeof(T), std::align_val_t{alignof(T)}));
   }
@@ -75,12 +75,6 @@ class SpscRing {
   }
 
  private:
-  static size_t RoundUp(size_t capacity) {
-    size_t cap = 2;
-    while (cap < capacity) cap <<= 1;
-    return cap;
-  }
-
   const size_t mask_;
   T* slots_;  // mask_ + 1 slots, constructed on the first lap
   alignas(kCacheLine) std::atomic<uint64_t> head_{0};

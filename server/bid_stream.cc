@@ -82,21 +82,17 @@ void BidStreamReactor::Submit(uint64_t n) {
 }
 
 void BidStreamReactor::Complete(uint64_t n) {
-  // seq_cst: pairs with the writer's re-check after it releases the token.
+  // Published before TryWrite; the token orders the two (server/write_token.h).
   slots_[n % kWindow].ready.store(true, std::memory_order_seq_cst);
   TryWrite();
 }
 
 void BidStreamReactor::TryWrite() {
-  // seq_cst, also when it fails (then it is only a load): it pairs with the
-  // writer's seq_cst release of the token and re-check, so that one of the
-  // two sides sees the other's store (see the header).
-  uint32_t idle = kIdle;
-  if (state_.compare_exchange_strong(idle, kWriting, std::memory_order_seq_cst)) WriteNext();
+  if (token_.TryAcquire()) WriteNext();
 }
 
 void BidStreamReactor::FinishWith(grpc::Status status) {
-  state_.store(kDone, std::memory_order_release);
+  token_.MarkDone();
   Finish(std::move(status));
 }
 
@@ -123,16 +119,17 @@ void BidStreamReactor::WriteNext() {
         w == submitted_.load(std::memory_order_acquire)) {
       return FinishWith(grpc::Status::OK);
     }
-    state_.store(kIdle, std::memory_order_seq_cst);
-    // Re-check after releasing the token (see the header).
-    const uint64_t w2 = written_.load(std::memory_order_seq_cst);
-    const uint64_t submitted = submitted_.load(std::memory_order_seq_cst);
-    const bool more = (w2 < submitted && slots_[w2 % kWindow].ready.load(std::memory_order_seq_cst)) ||
-                      (reads_done_.load(std::memory_order_seq_cst) && w2 == submitted) ||
-                      cancelled_.load(std::memory_order_seq_cst);
-    if (!more) return;
-    uint32_t idle = kIdle;
-    if (!state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) return;
+    // An answer or a finish condition that raced with the release must not
+    // be stranded.
+    const bool again = token_.ReleaseThenRecheck([this] {
+      const uint64_t written = written_.load(std::memory_order_acquire);
+      const uint64_t submitted = submitted_.load(std::memory_order_acquire);
+      return (written < submitted &&
+              slots_[written % kWindow].ready.load(std::memory_order_acquire)) ||
+             (reads_done_.load(std::memory_order_acquire) && written == submitted) ||
+             cancelled_.load(std::memory_order_acquire);
+    });
+    if (!again) return;
   }
 }
 

@@ -12,9 +12,9 @@
 // - Shards: the task for request n fills slot n's response when it runs;
 //   once the bid is durable (the shard's group commit, Runtime::RunCommand)
 //   it sets `slot.ready` (release) and tries to take the writer token.
-// - Writer token: `state_` (kIdle/kWriting/kDone), as in WatchReactor: only
-//   the holder calls StartWrite/Finish and advances `written_`. After
-//   releasing it the holder re-checks for a ready slot or a finish
+// - Writer token (`token_`, server/write_token.h, as in WatchReactor): only
+//   the holder calls StartWrite/Finish and advances `written_`. Before
+//   letting it go the holder re-checks for a ready slot or a finish
 //   condition, so nothing is stranded.
 // - Flow control: `credits_` counts free slots not yet promised to a read.
 //   Invariant: credits_ + (reads outstanding) + (next_read_ - written_) ==
@@ -46,6 +46,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/auth.h"
 #include "server/runtime.h"
+#include "server/write_token.h"
 
 namespace gavel {
 
@@ -62,7 +63,6 @@ class BidStreamReactor final
   void OnDone() override;
 
  private:
-  enum : uint32_t { kIdle = 0, kWriting = 1, kDone = 2 };
   struct Slot {
     v1::PlaceBidRequest request;
     v1::PlaceBidResponse response;
@@ -92,7 +92,7 @@ class BidStreamReactor final
   std::atomic<int64_t> credits_{static_cast<int64_t>(kWindow) - 1};  // one read starts at once
   std::atomic<bool> reads_done_{false};
   std::atomic<bool> cancelled_{false};
-  std::atomic<uint32_t> state_{kIdle};
+  WriteToken token_;
   std::atomic<int> refs_{1};
 };
 

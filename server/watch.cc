@@ -14,8 +14,7 @@ std::shared_ptr<WatchReactor> WatchReactor::Create(const PrincipalNames* names) 
 WatchReactor::WatchReactor(const PrincipalNames* names) : names_(names) {}
 
 bool WatchReactor::Offer(const AuctionEvent& event) {
-  if (state_.load(std::memory_order_acquire) == kDone ||
-      cancelled_.load(std::memory_order_acquire)) {
+  if (token_.done() || cancelled_.load(std::memory_order_acquire)) {
     return false;
   }
   if (!queue_.TryPush(event)) return false;
@@ -41,16 +40,13 @@ void WatchReactor::FinishWith(grpc::Status status) {
 }
 
 void WatchReactor::TryWrite() {
-  // Orders the caller's push or flag before the CAS's read (see the header).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  uint32_t idle = kIdle;
-  if (state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) WriteNext();
+  if (token_.TryAcquire()) WriteNext();
 }
 
 void WatchReactor::WriteNext() {
   for (;;) {
     if (cancelled_.load(std::memory_order_acquire)) {
-      state_.store(kDone, std::memory_order_release);
+      token_.MarkDone();
       Finish(grpc::Status::CANCELLED);
       return;
     }
@@ -62,33 +58,29 @@ void WatchReactor::WriteNext() {
       return;  // OnWriteDone continues
     }
     if (closed_written_) {
-      state_.store(kDone, std::memory_order_release);
+      token_.MarkDone();
       Finish(grpc::Status::OK);
       return;
     }
     if (finish_requested_.load(std::memory_order_acquire)) {
-      state_.store(kDone, std::memory_order_release);
+      token_.MarkDone();
       Finish(finish_status_);
       return;
     }
-    state_.store(kIdle, std::memory_order_seq_cst);
-    // Re-check after releasing the token: a push or a finish request that
-    // raced with the release must not be stranded. The fence pairs with
-    // TryWrite's (see the header).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (queue_.Empty() && !finish_requested_.load(std::memory_order_seq_cst) &&
-        !cancelled_.load(std::memory_order_seq_cst)) {
-      return;
-    }
-    uint32_t idle = kIdle;
-    if (!state_.compare_exchange_strong(idle, kWriting, std::memory_order_acq_rel)) return;
+    // A push or a finish request that raced with the release must not be
+    // stranded.
+    const bool again = token_.ReleaseThenRecheck([this] {
+      return !queue_.Empty() || finish_requested_.load(std::memory_order_acquire) ||
+             cancelled_.load(std::memory_order_acquire);
+    });
+    if (!again) return;
   }
 }
 
 void WatchReactor::OnWriteDone(bool ok) {
   if (!ok) {
     // The client went away.
-    state_.store(kDone, std::memory_order_release);
+    token_.MarkDone();
     Finish(grpc::Status::CANCELLED);
     return;
   }
@@ -101,7 +93,7 @@ void WatchReactor::OnCancel() {
 }
 
 void WatchReactor::OnDone() {
-  state_.store(kDone, std::memory_order_release);
+  token_.MarkDone();
   self_.reset();  // the shard may still hold a reference; the last one frees us
 }
 

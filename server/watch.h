@@ -3,24 +3,15 @@
 //
 // Thread safety / invariants:
 // - The shard thread is the only producer: Offer() pushes into `queue_`.
-// - The "writer token" is the state word `state_` (kIdle / kWriting /
-//   kDone). Whoever moves it kIdle -> kWriting (the shard after a push, or
-//   gRPC's thread in OnCancel) owns the consumer side of `queue_` and the
-//   right to call StartWrite or Finish, until it stores kIdle again (or
-//   kDone). The CAS is acq_rel, so each new token holder sees the previous
-//   holder's pops. After storing kIdle the holder re-checks the queue and the
+// - The writer token (`token_`, server/write_token.h): its holder (the
+//   shard after a push, or gRPC's thread in OnCancel or OnWriteDone) owns
+//   the consumer side of `queue_` and the right to call StartWrite or
+//   Finish. Before letting it go the holder re-checks the queue and the
 //   finish flags, so an event pushed during the hand-over is never stranded.
-//   That is a store-then-load on each side (the holder: kIdle, then the
-//   queue's tail; a producer: the tail or a flag, then the CAS on the
-//   state), which is only ordered by seq_cst fences: one sits between the
-//   holder's kIdle and its re-check, and one at the start of TryWrite. (The
-//   queue publishes with release stores and a failed CAS is only a load, so
-//   without the fences both sides could read the old values on a weakly
-//   ordered processor and the event would wait for the next one.)
 // - gRPC allows one outstanding write; the token guarantees it.
 // - Lifetime: the reactor owns itself through `self_` until OnDone; the
 //   shard holds another shared_ptr while it is subscribed, so the object
-//   outlives whichever side lets go last. After kDone, Offer returns false
+//   outlives whichever side lets go last. Once done, Offer returns false
 //   and the shard drops it.
 #ifndef GAVEL_SERVER_WATCH_H_
 #define GAVEL_SERVER_WATCH_H_
@@ -32,6 +23,7 @@
 #include "engine/spsc_ring.h"
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/write_token.h"
 
 namespace gavel {
 
@@ -55,7 +47,6 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>,
   void OnDone() override;
 
  private:
-  enum : uint32_t { kIdle = 0, kWriting = 1, kDone = 2 };
   explicit WatchReactor(const PrincipalNames* names);
   void TryWrite();
   // REQUIRES: writer token held.
@@ -64,7 +55,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>,
   const PrincipalNames* const names_;
   std::shared_ptr<WatchReactor> self_;
   SpscRing<AuctionEvent> queue_{kQueueCapacity};
-  std::atomic<uint32_t> state_{kIdle};
+  WriteToken token_;
   std::atomic<bool> finish_claimed_{false};
   std::atomic<bool> finish_requested_{false};
   std::atomic<bool> cancelled_{false};

@@ -69,6 +69,10 @@ ABSL_FLAG(int, cq_threads, 2, "unary mode with --client_api=cq: completion-queue
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(10), "deadline of each unary call");
 ABSL_FLAG(absl::Duration, grace, absl::Seconds(5), "after the stop: time for answers in flight");
 ABSL_FLAG(std::string, label, "", "a name for the RESULT line");
+ABSL_FLAG(int, watchers, 0,
+          "WatchAuction streams opened before the load starts, spread over the first "
+          "--watched_auctions auctions; each reads every event as fast as it comes");
+ABSL_FLAG(int, watched_auctions, 1, "with --watchers: how many of the auctions are watched");
 
 namespace gavel::load {
 namespace {
@@ -619,6 +623,53 @@ class StreamBidder final : public grpc::ClientBidiReactor<PlaceBidRequest, Place
   std::atomic<bool> done_{false};
 };
 
+// ------------------------------------------------------------------ watch
+
+// One WatchAuction stream that reads every event as soon as it arrives and
+// counts it; how it ended (OK, cut off with RESOURCE_EXHAUSTED, cancelled
+// by us at the end) goes into the report.
+class Watcher final : public grpc::ClientReadReactor<v1::AuctionEvent> {
+ public:
+  Watcher(Shared* shared, std::atomic<int64_t>* events_in_window) :
+      shared_(shared), events_in_window_(events_in_window) {}
+
+  void Start(v1::AuctionService::Stub* stub, const std::string& authorization,
+             const std::string& auction_id) {
+    context_.AddMetadata("authorization", authorization);
+    request_.set_auction_id(auction_id);
+    stub->async()->WatchAuction(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    const int64_t now = NowNs();
+    ++events_;
+    if (now >= shared_->clock.measure_from && now < shared_->clock.stop_at) {
+      events_in_window_->fetch_add(1, std::memory_order_relaxed);
+    }
+    StartRead(&event_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    code_.store(status.error_code(), std::memory_order_relaxed);
+    done_.store(true, std::memory_order_release);
+  }
+  void Cancel() { context_.TryCancel(); }
+  bool done() const { return done_.load(std::memory_order_acquire); }
+  int code() const { return code_.load(std::memory_order_relaxed); }
+  int64_t events() const { return events_; }  // after done()
+
+ private:
+  Shared* const shared_;
+  std::atomic<int64_t>* const events_in_window_;
+  grpc::ClientContext context_;
+  v1::WatchAuctionRequest request_;
+  v1::AuctionEvent event_;
+  int64_t events_ = 0;  // gRPC's reader only
+  std::atomic<int> code_{0};
+  std::atomic<bool> done_{false};
+};
+
 // ------------------------------------------------------------------ setup
 
 std::vector<std::string> CreateAuctions(v1::SellerService::Stub* seller, const std::string& token,
@@ -725,6 +776,25 @@ int Run() {
   Market market(ids);
   shared.market = &market;
 
+  // Watchers subscribe before the clock starts: they see the whole run.
+  const int watcher_count = std::max(0, absl::GetFlag(FLAGS_watchers));
+  const size_t watched = std::clamp<size_t>(
+      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_watched_auctions))), 1, ids.size());
+  std::atomic<int64_t> watch_events_in_window{0};
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  std::vector<std::unique_ptr<v1::AuctionService::Stub>> watch_stubs;
+  for (const auto& ch : shared.channels) watch_stubs.push_back(v1::AuctionService::NewStub(ch));
+  for (int i = 0; i < watcher_count; ++i) {
+    watchers.push_back(std::make_unique<Watcher>(&shared, &watch_events_in_window));
+    watchers.back()->Start(watch_stubs[i % watch_stubs.size()].get(),
+                           shared.authorization[i % shared.authorization.size()],
+                           ids[static_cast<size_t>(i) % watched]);
+  }
+  if (watcher_count > 0) {
+    // Let the subscriptions reach their shards before the first bid.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + watcher_count / 10));
+  }
+
   const double cpu0 = CpuSeconds();
   shared.clock.start = NowNs();
   shared.clock.measure_from = shared.clock.start + absl::ToInt64Nanoseconds(warmup);
@@ -818,6 +888,17 @@ int Run() {
   }
   const double cpu = CpuSeconds() - cpu0;
   if (cq != nullptr && all_done()) cq->Shutdown();
+  for (auto& w : watchers) w->Cancel();
+  const int64_t watch_end = NowNs() + 5'000'000'000;
+  auto watchers_done = [&] {
+    for (auto& w : watchers) {
+      if (!w->done()) return false;
+    }
+    return true;
+  };
+  while (!watchers_done() && NowNs() < watch_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 
   const Stats& st = shared.stats;
   const double measured_s =
@@ -878,8 +959,36 @@ int Run() {
       st.latency.Quantile(0.50) * us, st.latency.Quantile(0.99) * us,
       st.latency.Quantile(0.999) * us, st.accepted.load(), st.rejected.load(), error_total,
       st.skipped.load(), st.late_sends.load(), cpu, st.answered.load());
+  if (watcher_count > 0) {
+    std::array<int64_t, 17> ends{};
+    int64_t events = 0;
+    int64_t open = 0;
+    for (auto& w : watchers) {
+      if (!w->done()) {
+        ++open;
+        continue;
+      }
+      events += w->events();
+      ++ends[std::min(16, w->code())];
+    }
+    std::string how;
+    for (int c = 0; c <= 16; ++c) {
+      if (ends[c] > 0) absl::StrAppend(&how, how.empty() ? "" : ",", CodeName(c), ":", ends[c]);
+    }
+    const int64_t in_window = watch_events_in_window.load();
+    std::printf("  watchers %d on %zu auction(s): %" PRId64 " events received (%.0f/s in the "
+                "measured period); ended %s (CANCELLED: by us at the end)%s\n",
+                watcher_count, watched, events,
+                measured_s > 0 ? static_cast<double>(in_window) / measured_s : 0, how.c_str(),
+                open > 0 ? absl::StrCat("; ", open, " never ended").c_str() : "");
+    std::printf("RESULT_WATCH watchers=%d events=%" PRId64 " events_per_s=%.0f cut_off=%" PRId64
+                "\n",
+                watcher_count, events,
+                measured_s > 0 ? static_cast<double>(in_window) / measured_s : 0,
+                ends[static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)]);
+  }
   std::fflush(stdout);
-  if (!all_done()) {
+  if (!all_done() || !watchers_done()) {
     // Calls gRPC would not give back even after cancelling: do not wait on
     // them in destructors; the report is out.
     std::fprintf(stderr, "gavel-load: %" PRId64 " calls still in flight; exiting anyway\n",
@@ -888,6 +997,7 @@ int Run() {
     _exit(3);
   }
   streams.clear();
+  watchers.clear();
   return 0;
 }
 

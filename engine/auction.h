@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -52,8 +53,10 @@ class PackedTime {
 inline constexpr size_t kMaxTitleBytes = 200;
 inline constexpr size_t kMaxDescriptionBytes = 10000;
 
-// Something that happened to an auction, in per-shard sequence order.
-struct AuctionEvent {
+// Something that happened to an auction, in per-shard sequence order: every
+// field but the settlement, trivially copyable (an EventFeed copies it
+// word by word between threads).
+struct AuctionEventFields {
   enum class Kind : uint8_t {
     kStateChanged,  // state: OPEN at starts_at, CANCELLED
     kBidAccepted,   // price_minor, leader, bid_entry, bid_count
@@ -83,10 +86,14 @@ struct AuctionEvent {
   PrincipalId buyer = kNoPrincipal;
   PrincipalId seller = kNoPrincipal;
   absl::Time new_ends_at;
-  std::shared_ptr<const Settlement> settlement;  // kClosed only
 
   uint32_t buy_entry() const { return incoming_buys ? bid_entry : counter_entry; }
   uint32_t sell_entry() const { return incoming_buys ? counter_entry : bid_entry; }
+};
+static_assert(std::is_trivially_copyable_v<AuctionEventFields>);
+
+struct AuctionEvent : AuctionEventFields {
+  std::shared_ptr<const Settlement> settlement;  // kClosed only
 };
 
 // A bid as the format sees it. REQUIRES (checked by the engine before the

@@ -1,9 +1,5 @@
 #include "engine/shard.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -13,22 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/futex.h"
 #include "engine/journal_file.h"
 
 namespace gavel {
 namespace {
-
-// Sleeps while *word == expected, at most `timeout` (negative: no limit).
-void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Duration timeout) {
-  timespec ts = absl::ToTimespec(timeout);
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-          timeout < absl::ZeroDuration() ? nullptr : &ts, nullptr, 0);
-}
-
-void FutexWakeOne(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
-          0);
-}
 
 // The CPU's spin-wait hint: lets the sibling hyperthread run and saves power
 // while a thread polls.
@@ -561,51 +546,64 @@ void Shard::Compact(uint64_t upto) {
                    " settled auction(s) dropped, ", stats.files_removed, " file(s) removed"));
 }
 
-absl::Status Shard::Subscribe(AuctionId id, Sequence from_sequence,
-                              std::shared_ptr<EventSubscriber> subscriber) {
+absl::StatusOr<Subscription> Shard::Subscribe(AuctionId id, Sequence from_sequence) {
   const Auction* a = engine_.Find(id);
   if (a == nullptr) {
     return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
   }
+  Subscription sub;
+  const size_t capacity = RingSlots(options_.watch_capacity);
   bool terminal = false;
   if (from_sequence > 0) {
-    const bool delivered = a->ForEachEvent(from_sequence, [&](const AuctionEvent& e) {
-      if (!subscriber->Offer(e)) {
-        subscriber->Dropped(e.sequence);
+    a->ForEachEvent(from_sequence, [&](const AuctionEvent& e) {
+      if (sub.history_.size() == capacity) {
+        // More than a feed keeps: the watcher gets these, then is told to
+        // come back for the rest.
+        sub.history_cut_ = true;
         return false;
       }
+      sub.history_.push_back(e);
       terminal = e.kind == AuctionEvent::Kind::kClosed;
       return true;
     });
-    if (!delivered) return absl::OkStatus();
   }
+  // Events from here on have greater sequences than the auction's last.
+  sub.last_sequence_ = std::max(a->last_sequence(), from_sequence > 0 ? from_sequence - 1 : 0);
+  if (!sub.history_.empty()) sub.last_sequence_ = sub.history_.front().sequence - 1;
+  if (sub.history_cut_) return sub;
   const AuctionState s = a->state();
   const bool open = s == AuctionState::kOpen || s == AuctionState::kScheduled;
-  if (!open && !terminal) {
-    // Already over and the caller did not ask for history: send the close.
-    if (const AuctionEvent* closed = a->closed_event()) {
-      if (!subscriber->Offer(*closed)) subscriber->Dropped(closed->sequence);
+  if (!open) {
+    // Already over: the close (unless the history ended with it), then the end.
+    if (!terminal) {
+      if (const AuctionEvent* closed = a->closed_event()) sub.history_.push_back(*closed);
     }
-    return absl::OkStatus();
+    return sub;
   }
-  if (open) subscribers_[id].push_back(std::move(subscriber));
-  return absl::OkStatus();
+  std::shared_ptr<EventFeed>& feed = feeds_[id];
+  if (feed == nullptr) feed = std::make_shared<EventFeed>(capacity);
+  sub.feed_ = feed;
+  sub.cursor_ = feed->published();
+  return sub;
 }
 
 void Shard::OnEvent(const AuctionEvent& event) {
-  auto it = subscribers_.find(event.auction_id);
-  if (it != subscribers_.end()) {
-    auto& subs = it->second;
-    for (size_t i = 0; i < subs.size();) {
-      if (subs[i]->Offer(event)) {
-        ++i;
-        continue;
+  if (!feeds_.empty()) {
+    auto it = feeds_.find(event.auction_id);
+    if (it != feeds_.end()) {
+      const bool last = event.kind == AuctionEvent::Kind::kClosed;
+      if (it->second.use_count() == 1 && !last) {
+        // Nobody reads it any more (only this shard can hand it out).
+        feeds_.erase(it);
+      } else {
+        std::shared_ptr<EventFeed> feed = last ? std::move(it->second) : it->second;
+        if (last) feeds_.erase(it);
+        feed->Publish(event);
+        if (options_.feed_hub != nullptr && feed->ClaimNotify()) {
+          options_.feed_hub->FeedUpdated(std::move(feed));
+        }
       }
-      subs[i]->Dropped(event.sequence);
-      subs[i] = std::move(subs.back());
-      subs.pop_back();
     }
-    if (event.kind == AuctionEvent::Kind::kClosed || subs.empty()) subscribers_.erase(it);
   }
   if (downstream_ != nullptr) downstream_->OnEvent(event);
 }
@@ -622,10 +620,5 @@ void Shard::OnSettlement(std::shared_ptr<const Settlement> settlement) {
   if (downstream_ != nullptr) downstream_->OnSettlement(std::move(settlement));
 }
 
-size_t Shard::watcher_count_for_test() const {
-  size_t n = 0;
-  for (const auto& [id, subs] : subscribers_) n += subs.size();
-  return n;
-}
 
 }  // namespace gavel

@@ -1,8 +1,9 @@
 // The shard runtime: one thread per shard owns that shard's Engine outright;
 // every other thread reaches it only through the shard's bounded lock-free
-// ring of tasks. Events fan out from the shard thread to watchers through
-// their own bounded queues (EventSubscriber), so a slow watcher never slows
-// a shard.
+// ring of tasks. A watched auction's events go into its EventFeed once,
+// whatever the number of watchers; the watchers read them on their own
+// threads, woken by the FeedHub, so neither a slow watcher nor a thousand
+// of them slow a shard (engine/event_feed.h).
 //
 // Thread safety / invariants:
 // - `ring_` (MpscRing): written by any thread (Submit), read only by the
@@ -111,6 +112,7 @@
 #include "absl/status/status.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
+#include "engine/event_feed.h"
 #include "engine/journal.h"
 #include "engine/mpsc_ring.h"
 #include "engine/recovery.h"
@@ -119,18 +121,6 @@
 namespace gavel {
 
 class Shard;
-
-// Receives one auction's events on the shard thread. Offer must not block:
-// it queues the event for its own consumer, or returns false when it cannot
-// take more (or has gone away), and the shard then drops it.
-class EventSubscriber {
- public:
-  virtual ~EventSubscriber() = default;
-  virtual bool Offer(const AuctionEvent& event) = 0;
-  // The shard dropped this subscriber because Offer returned false; events
-  // from `resume_from` on were not delivered.
-  virtual void Dropped(Sequence resume_from) = 0;
-};
 
 // What a task sees when it runs on the shard thread.
 struct ShardContext {
@@ -191,6 +181,12 @@ struct ShardOptions {
   // acknowledging for good (tasks waiting and later ones are abandoned); it never retries. The
   // server exits.
   std::function<void(const absl::Status&)> on_journal_failure = nullptr;
+  // Events a watched auction's feed keeps (EventFeed): a watcher further
+  // behind than that is cut off with the sequence to resume from.
+  size_t watch_capacity = 4096;
+  // Wakes watchers when their feed has news; must outlive the shard. Null:
+  // nobody is woken (readers poll; tests).
+  FeedHub* feed_hub = nullptr;
 };
 
 // What a shard's recovery found (Shard::Recover).
@@ -234,15 +230,17 @@ class Shard final : private EngineListener {
   // the shard is stopping (the caller still owns the task).
   bool Submit(ShardTask* task);
 
-  // REQUIRES: the shard thread (from a task). Sends `subscriber` the
-  // auction's past events with sequence >= from_sequence (none when 0),
-  // then every new one until the auction closes. NotFound for an unknown
-  // auction.
-  absl::Status Subscribe(AuctionId id, Sequence from_sequence,
-                         std::shared_ptr<EventSubscriber> subscriber);
+  // REQUIRES: the shard thread (from a task). A subscription to the
+  // auction's past events with sequence >= from_sequence (none when 0; at
+  // most watch_capacity of them, then it is behind), then every new one
+  // until the close. The caller hands it to its reader and, for the reader
+  // to be woken, adds the reader to the feed hub with its feed(). NotFound
+  // for an unknown auction.
+  absl::StatusOr<Subscription> Subscribe(AuctionId id, Sequence from_sequence);
 
   uint32_t index() const { return options_.shard_index; }
-  size_t watcher_count_for_test() const;
+  // Auctions with a feed (watched, still open).
+  size_t feed_count_for_test() const { return feeds_.size(); }
   // Any thread: whether the journal failed (the shard acknowledges nothing).
   bool journal_failed() const { return journal_failed_.load(std::memory_order_acquire); }
   // After Stop: the state hash at shutdown (empty without a journal).
@@ -315,7 +313,9 @@ class Shard final : private EngineListener {
   std::atomic<bool> accepting_{true};
   alignas(kCacheLine) std::atomic<uint32_t> submitting_{0};  // Submits in flight
   std::thread thread_;
-  absl::flat_hash_map<AuctionId, std::vector<std::shared_ptr<EventSubscriber>>> subscribers_;
+  // Feeds of watched open auctions (shard thread). A feed nobody else holds
+  // any more is dropped at its auction's next event.
+  absl::flat_hash_map<AuctionId, std::shared_ptr<EventFeed>> feeds_;
 
   // Journal (shard thread; see the invariants above).
   std::unique_ptr<Journal> journal_;

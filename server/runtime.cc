@@ -31,6 +31,7 @@ Runtime::Runtime(RuntimeOptions options, const Clock* clock, const PrincipalName
       so.journal.dir = ShardDir(data_dir_, i);
     }
     so.log = options.log;
+    so.feed_hub = &feed_hub_;
     if (options.on_journal_failure) {
       so.on_journal_failure = [i, f = options.on_journal_failure](const absl::Status& st) {
         f(i, st);
@@ -58,12 +59,14 @@ absl::StatusOr<std::vector<ShardRecovery>> Runtime::Recover(PrincipalResolver* p
 }
 
 void Runtime::Start() {
+  feed_hub_.Start();
   for (auto& s : shards_) s->Start();
 }
 
 void Runtime::Stop() {
   stopping_.store(true, std::memory_order_release);
   for (auto& s : shards_) s->Stop();
+  feed_hub_.Stop();  // after the shards: nothing pushes to it any more
 }
 
 void Runtime::OnSettlement(std::shared_ptr<const Settlement> settlement) {

@@ -131,6 +131,8 @@ class Runtime final : private EngineListener {
   Shard& ForKey(uint64_t key) { return *shards_[key % shards_.size()]; }
   Shard& shard(size_t i) { return *shards_[i]; }
   size_t shard_count() const { return shards_.size(); }
+  // Wakes watchers (engine/event_feed.h).
+  FeedHub& feed_hub() { return feed_hub_; }
 
   // Any thread. Runs `f(ShardContext&)` on `shard`; false when the shard's
   // ring is full or the runtime is stopping.
@@ -160,6 +162,7 @@ class Runtime final : private EngineListener {
 
   SettlementSink* const sink_;
   const std::string data_dir_;
+  FeedHub feed_hub_;  // before shards_: they point at it
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<bool> stopping_{false};
 };

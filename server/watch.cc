@@ -13,21 +13,19 @@ std::shared_ptr<WatchReactor> WatchReactor::Create(const PrincipalNames* names) 
 
 WatchReactor::WatchReactor(const PrincipalNames* names) : names_(names) {}
 
-bool WatchReactor::Offer(const AuctionEvent& event) {
-  if (token_.done() || cancelled_.load(std::memory_order_acquire)) {
-    return false;
-  }
-  if (!queue_.TryPush(event)) return false;
-  TryWrite();
-  return true;
+void WatchReactor::Begin(Subscription subscription, FeedHub* hub) {
+  std::shared_ptr<EventFeed> feed = subscription.feed();
+  subscription_ = std::move(subscription);
+  subscribed_.store(true, std::memory_order_release);
+  // The hub's first Wake starts the stream (its history, or the feed from
+  // where it subscribed); the hub keeps the reactor while it has a feed.
+  hub->Add(std::move(feed), self_);
 }
 
-void WatchReactor::Dropped(Sequence resume_from) {
-  FinishWith(grpc::Status(
-      grpc::StatusCode::RESOURCE_EXHAUSTED,
-      absl::StrCat("this watcher fell ", kQueueCapacity,
-                   " events behind and was disconnected; reconnect with from_sequence=",
-                   resume_from, " to resume")));
+bool WatchReactor::Wake() {
+  if (token_.done()) return false;
+  TryWrite();
+  return true;
 }
 
 void WatchReactor::FinishWith(grpc::Status status) {
@@ -43,47 +41,56 @@ void WatchReactor::TryWrite() {
   if (token_.TryAcquire()) WriteNext();
 }
 
+void WatchReactor::End(const grpc::Status& status) {
+  token_.MarkDone();
+  Finish(status);
+}
+
 void WatchReactor::WriteNext() {
   for (;;) {
-    if (cancelled_.load(std::memory_order_acquire)) {
-      token_.MarkDone();
-      Finish(grpc::Status::CANCELLED);
-      return;
+    if (cancelled_.load(std::memory_order_acquire)) return End(grpc::Status::CANCELLED);
+    // What the re-check below looks at: only atomics and the feed, never the
+    // subscription itself (once the token is released, the next holder may
+    // be polling it).
+    const EventFeed* waiting_on = nullptr;
+    uint64_t cursor = 0;
+    const bool subscribed = subscribed_.load(std::memory_order_acquire);
+    if (subscribed) {
+      AuctionEvent event;
+      switch (subscription_.Poll(&event)) {
+        case Subscription::Next::kEvent:
+          EventToProto(event, *names_, &message_);
+          StartWrite(&message_);
+          return;  // OnWriteDone continues
+        case Subscription::Next::kEnd:
+          return End(grpc::Status::OK);
+        case Subscription::Next::kBehind:
+          return End(grpc::Status(
+              grpc::StatusCode::RESOURCE_EXHAUSTED,
+              absl::StrCat("this watcher fell more than ", subscription_.feed_capacity(),
+                           " events behind and was disconnected; reconnect with from_sequence=",
+                           subscription_.resume_from(), " to resume")));
+        case Subscription::Next::kWait:
+          waiting_on = subscription_.feed().get();  // alive as long as this reactor
+          cursor = subscription_.cursor();
+          break;
+      }
     }
-    AuctionEvent event;
-    if (!closed_written_ && queue_.TryPop(&event)) {
-      EventToProto(event, *names_, &message_);
-      closed_written_ = event.kind == AuctionEvent::Kind::kClosed;
-      StartWrite(&message_);
-      return;  // OnWriteDone continues
-    }
-    if (closed_written_) {
-      token_.MarkDone();
-      Finish(grpc::Status::OK);
-      return;
-    }
-    if (finish_requested_.load(std::memory_order_acquire)) {
-      token_.MarkDone();
-      Finish(finish_status_);
-      return;
-    }
-    // A push or a finish request that raced with the release must not be
-    // stranded.
-    const bool again = token_.ReleaseThenRecheck([this] {
-      return !queue_.Empty() || finish_requested_.load(std::memory_order_acquire) ||
-             cancelled_.load(std::memory_order_acquire);
+    if (finish_requested_.load(std::memory_order_acquire)) return End(finish_status_);
+    // News, a subscription or a finish request that raced with the release
+    // must not be stranded.
+    const bool again = token_.ReleaseThenRecheck([&] {
+      return cancelled_.load(std::memory_order_acquire) ||
+             finish_requested_.load(std::memory_order_acquire) ||
+             (!subscribed && subscribed_.load(std::memory_order_acquire)) ||
+             (waiting_on != nullptr && waiting_on->published() > cursor);
     });
     if (!again) return;
   }
 }
 
 void WatchReactor::OnWriteDone(bool ok) {
-  if (!ok) {
-    // The client went away.
-    token_.MarkDone();
-    Finish(grpc::Status::CANCELLED);
-    return;
-  }
+  if (!ok) return End(grpc::Status::CANCELLED);  // the client went away
   WriteNext();
 }
 
@@ -94,7 +101,7 @@ void WatchReactor::OnCancel() {
 
 void WatchReactor::OnDone() {
   token_.MarkDone();
-  self_.reset();  // the shard may still hold a reference; the last one frees us
+  self_.reset();  // the hub may still hold a reference; the last one frees us
 }
 
 }  // namespace gavel

@@ -1,26 +1,32 @@
-// WatchAuction: one server-streaming reactor per watcher, fed by the shard
-// through a bounded SPSC queue, so that a slow watcher never slows a shard.
+// WatchAuction: one server-streaming reactor per watcher. It reads its
+// Subscription (history, then the auction's EventFeed) on whichever thread
+// holds its writer token: gRPC's after a write, or the feed hub's when the
+// feed has news. The shard only publishes each event once into the feed,
+// so neither a slow watcher nor many of them slow a shard.
 //
 // Thread safety / invariants:
-// - The shard thread is the only producer: Offer() pushes into `queue_`.
+// - `subscription_` is written once, on the shard thread (Begin), before
+//   `subscribed_` is set (release); from then on only the token holder
+//   touches it (it checks `subscribed_` with acquire first). Begin then adds
+//   the reactor to the hub, whose Wake starts the first write.
 // - The writer token (`token_`, server/write_token.h): its holder (the
-//   shard after a push, or gRPC's thread in OnCancel or OnWriteDone) owns
-//   the consumer side of `queue_` and the right to call StartWrite or
-//   Finish. Before letting it go the holder re-checks the queue and the
-//   finish flags, so an event pushed during the hand-over is never stranded.
+//   hub's thread in Wake, or gRPC's in OnCancel or OnWriteDone) reads the
+//   subscription and may call StartWrite or Finish. Before letting it go
+//   the holder re-checks the subscription and the finish flags, so news
+//   published during the hand-over is never stranded.
 // - gRPC allows one outstanding write; the token guarantees it.
-// - Lifetime: the reactor owns itself through `self_` until OnDone; the
-//   shard holds another shared_ptr while it is subscribed, so the object
-//   outlives whichever side lets go last. Once done, Offer returns false
-//   and the shard drops it.
+// - Lifetime: the reactor owns itself through `self_` until OnDone; the hub
+//   holds another shared_ptr while the reactor follows a feed, so the object
+//   outlives whichever side lets go last. Once done, Wake returns false and
+//   the hub drops it.
 #ifndef GAVEL_SERVER_WATCH_H_
 #define GAVEL_SERVER_WATCH_H_
 
 #include <atomic>
 #include <memory>
 
-#include "engine/shard.h"
-#include "engine/spsc_ring.h"
+#include "engine/engine.h"
+#include "engine/event_feed.h"
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/write_token.h"
@@ -28,18 +34,19 @@
 namespace gavel {
 
 class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>,
-                           public EventSubscriber {
+                           public FeedReader {
  public:
-  static constexpr size_t kQueueCapacity = 4096;
-
   // Creates a reactor that owns itself until OnDone.
   static std::shared_ptr<WatchReactor> Create(const PrincipalNames* names);
 
-  // Shard thread.
-  bool Offer(const AuctionEvent& event) override;
-  void Dropped(Sequence resume_from) override;
-  // Any thread: ends the stream with `status` once queued events are sent.
+  // Shard thread, once: starts streaming `subscription`, woken by `hub`.
+  void Begin(Subscription subscription, FeedHub* hub);
+  // Any thread: ends the stream with `status` (before Begin: instead of it).
   void FinishWith(grpc::Status status);
+
+  // The hub's thread.
+  bool Wake() override;
+  bool Alive() const override { return !token_.done(); }
 
   // gRPC.
   void OnWriteDone(bool ok) override;
@@ -51,17 +58,19 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>,
   void TryWrite();
   // REQUIRES: writer token held.
   void WriteNext();
+  // REQUIRES: writer token held. Ends the stream.
+  void End(const grpc::Status& status);
 
   const PrincipalNames* const names_;
   std::shared_ptr<WatchReactor> self_;
-  SpscRing<AuctionEvent> queue_{kQueueCapacity};
   WriteToken token_;
+  std::atomic<bool> subscribed_{false};
   std::atomic<bool> finish_claimed_{false};
   std::atomic<bool> finish_requested_{false};
   std::atomic<bool> cancelled_{false};
+  Subscription subscription_;   // see the invariants above
   grpc::Status finish_status_;  // written before finish_requested_ (release)
-  bool closed_written_ = false;  // token holder only
-  v1::AuctionEvent message_;     // token holder only; alive during the write
+  v1::AuctionEvent message_;    // token holder only; alive during the write
 };
 
 }  // namespace gavel

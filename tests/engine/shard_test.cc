@@ -235,44 +235,38 @@ class LockedListener final : public EngineListener {
   std::atomic<size_t> settlement_count_{0};
 };
 
-// A watcher that takes up to `capacity` events, then refuses. Offer and
-// Dropped run on the shard thread; the test reads after RunOnShard.
-class RecordingSubscriber final : public EventSubscriber {
- public:
-  explicit RecordingSubscriber(size_t capacity = SIZE_MAX) : capacity_(capacity) {}
-  bool Offer(const AuctionEvent& event) override {
-    if (drop_calls > 0) {
-      ++offers_after_drop;  // the shard should have forgotten us
-      return true;
-    }
-    if (events.size() >= capacity_) return false;
-    events.push_back(event);
-    return true;
-  }
-  void Dropped(Sequence from) override {
-    ++drop_calls;
-    resume_from = from;
-  }
+// What a watcher got by polling its subscription until it had to wait or
+// was done: the events, and the last answer.
+struct Drained {
+  std::vector<AuctionEvent> events;
+  Subscription::Next last = Subscription::Next::kWait;
   std::vector<Sequence> Sequences() const {
     std::vector<Sequence> out;
     for (const AuctionEvent& e : events) out.push_back(e.sequence);
     return out;
   }
-
-  std::vector<AuctionEvent> events;
-  int drop_calls = 0;
-  int offers_after_drop = 0;
-  Sequence resume_from = 0;
-
- private:
-  const size_t capacity_;
 };
+
+Drained Drain(Subscription& sub) {
+  Drained d;
+  for (;;) {
+    AuctionEvent e;
+    d.last = sub.Poll(&e);
+    if (d.last != Subscription::Next::kEvent) return d;
+    d.events.push_back(std::move(e));
+  }
+}
 
 class ShardTest : public ::testing::Test {
  protected:
-  explicit ShardTest(size_t ring_capacity = 1 << 10)
-      : shard_(ShardOptions{0, 1, ring_capacity}, &clock_, &names_, &downstream_) {
+  explicit ShardTest(size_t ring_capacity = 1 << 10, size_t watch_capacity = 4096)
+      : shard_(Options(ring_capacity, watch_capacity), &clock_, &names_, &downstream_) {
     shard_.Start();
+  }
+  static ShardOptions Options(size_t ring_capacity, size_t watch_capacity) {
+    ShardOptions o{0, 1, ring_capacity};
+    o.watch_capacity = watch_capacity;
+    return o;
   }
 
   // Creates an auction on the shard; its id.
@@ -303,18 +297,16 @@ class ShardTest : public ::testing::Test {
     return result;
   }
 
-  absl::Status SubscribeOnShard(AuctionId id, Sequence from,
-                                std::shared_ptr<EventSubscriber> subscriber) {
-    absl::Status status;
-    RunOnShard(shard_, [&](ShardContext& ctx) {
-      status = ctx.shard.Subscribe(id, from, std::move(subscriber));
-    });
-    return status;
+  Subscription SubscribeOnShard(AuctionId id, Sequence from) {
+    absl::StatusOr<Subscription> sub = absl::UnknownError("not run");
+    RunOnShard(shard_, [&](ShardContext& ctx) { sub = ctx.shard.Subscribe(id, from); });
+    EXPECT_TRUE(sub.ok()) << sub.status();
+    return sub.ok() ? *std::move(sub) : Subscription();
   }
 
-  size_t WatchersOnShard() {
+  size_t FeedsOnShard() {
     size_t n = 0;
-    RunOnShard(shard_, [&](ShardContext& ctx) { n = ctx.shard.watcher_count_for_test(); });
+    RunOnShard(shard_, [&](ShardContext& ctx) { n = ctx.shard.feed_count_for_test(); });
     return n;
   }
 
@@ -492,29 +484,43 @@ TEST_F(ShardTest, SubscribeReplaysHistoryFromSequenceThenDeliversLiveEvents) {
   const BidResult b2 = BidOnShard(id, kBob, 2000);
   const BidResult b3 = BidOnShard(id, kCarol, 3000);
 
-  auto from_b2 = std::make_shared<RecordingSubscriber>();
-  auto live_only = std::make_shared<RecordingSubscriber>();
-  ASSERT_TRUE(SubscribeOnShard(id, b2.sequence, from_b2).ok());
-  ASSERT_TRUE(SubscribeOnShard(id, 0, live_only).ok());
-  EXPECT_EQ(WatchersOnShard(), 2u);
+  Subscription from_b2 = SubscribeOnShard(id, b2.sequence);
+  Subscription live_only = SubscribeOnShard(id, 0);
+  EXPECT_EQ(FeedsOnShard(), 1u);  // one feed, however many watchers
 
   const BidResult b4 = BidOnShard(id, kAlice, 5000);
   clock_.Set(kT0 + absl::Hours(1));
   ASSERT_TRUE(WaitFor([&] { return downstream_.settlement_count() == 1; }));
 
-  std::vector<Sequence> replayed, live;
   Sequence closed_at = 0;
   RunOnShard(shard_, [&](ShardContext& ctx) {
-    replayed = from_b2->Sequences();
-    live = live_only->Sequences();
     closed_at = ctx.engine.Find(id)->closed_event()->sequence;
   });
+  const Drained replayed = Drain(from_b2);
+  const Drained live = Drain(live_only);
   EXPECT_GT(b2.sequence, b1.sequence);
-  EXPECT_EQ(replayed, (std::vector<Sequence>{b2.sequence, b3.sequence, b4.sequence, closed_at}));
-  EXPECT_EQ(live, (std::vector<Sequence>{b4.sequence, closed_at}));
-  EXPECT_EQ(from_b2->drop_calls, 0);
-  // The close ends every watch.
-  EXPECT_EQ(WatchersOnShard(), 0u);
+  EXPECT_EQ(replayed.Sequences(),
+            (std::vector<Sequence>{b2.sequence, b3.sequence, b4.sequence, closed_at}));
+  EXPECT_EQ(live.Sequences(), (std::vector<Sequence>{b4.sequence, closed_at}));
+  EXPECT_EQ(replayed.last, Subscription::Next::kEnd);
+  EXPECT_EQ(live.last, Subscription::Next::kEnd);
+  // The close from the feed carries the settlement.
+  ASSERT_NE(live.events.back().settlement, nullptr);
+  EXPECT_EQ(live.events.back().settlement->outcome, SettlementOutcome::kSold);
+  // The close ends every watch: the shard forgets the feed.
+  EXPECT_EQ(FeedsOnShard(), 0u);
+}
+
+TEST_F(ShardTest, WatcherThatCaughtUpWaitsThenSeesTheNextEvent) {
+  const AuctionId id = CreateOnShard(EnglishSpec());
+  Subscription sub = SubscribeOnShard(id, 0);
+  EXPECT_EQ(Drain(sub).last, Subscription::Next::kWait);
+  const uint64_t before = sub.feed()->published();
+  const BidResult b1 = BidOnShard(id, kAlice, 1000);
+  EXPECT_GT(sub.feed()->published(), before);
+  const Drained d = Drain(sub);
+  EXPECT_EQ(d.Sequences(), std::vector<Sequence>{b1.sequence});
+  EXPECT_EQ(d.last, Subscription::Next::kWait);
 }
 
 TEST_F(ShardTest, SubscribeAfterCloseSendsOnlyTheCloseAndUnknownAuctionIsNotFound) {
@@ -523,18 +529,19 @@ TEST_F(ShardTest, SubscribeAfterCloseSendsOnlyTheCloseAndUnknownAuctionIsNotFoun
   clock_.Set(kT0 + absl::Hours(1));
   ASSERT_TRUE(WaitFor([&] { return downstream_.settlement_count() == 1; }));
 
-  auto late = std::make_shared<RecordingSubscriber>();
-  ASSERT_TRUE(SubscribeOnShard(id, 0, late).ok());
-  std::vector<AuctionEvent> got;
-  RunOnShard(shard_, [&](ShardContext&) { got = late->events; });
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].kind, AuctionEvent::Kind::kClosed);
-  ASSERT_NE(got[0].settlement, nullptr);
-  EXPECT_EQ(got[0].settlement->outcome, SettlementOutcome::kSold);
-  EXPECT_EQ(WatchersOnShard(), 0u);
+  Subscription late = SubscribeOnShard(id, 0);
+  EXPECT_EQ(late.feed(), nullptr);
+  const Drained got = Drain(late);
+  ASSERT_EQ(got.events.size(), 1u);
+  EXPECT_EQ(got.events[0].kind, AuctionEvent::Kind::kClosed);
+  ASSERT_NE(got.events[0].settlement, nullptr);
+  EXPECT_EQ(got.events[0].settlement->outcome, SettlementOutcome::kSold);
+  EXPECT_EQ(got.last, Subscription::Next::kEnd);
+  EXPECT_EQ(FeedsOnShard(), 0u);
 
-  EXPECT_EQ(SubscribeOnShard(id + 1000, 0, std::make_shared<RecordingSubscriber>()).code(),
-            absl::StatusCode::kNotFound);
+  absl::Status status;
+  RunOnShard(shard_, [&](ShardContext& ctx) { status = ctx.shard.Subscribe(id + 1000, 0).status(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(ShardTest, SubscribeWithHistoryAfterCloseReplaysToTheCloseAndIsNotKept) {
@@ -544,67 +551,82 @@ TEST_F(ShardTest, SubscribeWithHistoryAfterCloseReplaysToTheCloseAndIsNotKept) {
   clock_.Set(kT0 + absl::Hours(1));
   ASSERT_TRUE(WaitFor([&] { return downstream_.settlement_count() == 1; }));
 
-  auto watcher = std::make_shared<RecordingSubscriber>();
-  ASSERT_TRUE(SubscribeOnShard(id, b1.sequence, watcher).ok());
-  std::vector<AuctionEvent> got;
-  RunOnShard(shard_, [&](ShardContext&) { got = watcher->events; });
-  ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0].sequence, b1.sequence);
-  EXPECT_EQ(got[1].sequence, b2.sequence);
-  EXPECT_EQ(got[2].kind, AuctionEvent::Kind::kClosed);  // sent once, not twice
-  EXPECT_EQ(WatchersOnShard(), 0u);
+  Subscription watcher = SubscribeOnShard(id, b1.sequence);
+  const Drained got = Drain(watcher);
+  ASSERT_EQ(got.events.size(), 3u);
+  EXPECT_EQ(got.events[0].sequence, b1.sequence);
+  EXPECT_EQ(got.events[1].sequence, b2.sequence);
+  EXPECT_EQ(got.events[2].kind, AuctionEvent::Kind::kClosed);  // sent once, not twice
+  EXPECT_EQ(got.last, Subscription::Next::kEnd);
+  EXPECT_EQ(FeedsOnShard(), 0u);
 }
 
-TEST_F(ShardTest, SubscriberThatCannotKeepUpIsDroppedWithItsResumeSequence) {
+TEST_F(ShardTest, FeedNobodyReadsAnyMoreIsDroppedAtTheNextEvent) {
   const AuctionId id = CreateOnShard(EnglishSpec());
-  auto slow = std::make_shared<RecordingSubscriber>(/*capacity=*/2);
-  auto fast = std::make_shared<RecordingSubscriber>();
-  ASSERT_TRUE(SubscribeOnShard(id, 0, slow).ok());
-  ASSERT_TRUE(SubscribeOnShard(id, 0, fast).ok());
+  {
+    Subscription sub = SubscribeOnShard(id, 0);
+    EXPECT_EQ(FeedsOnShard(), 1u);
+  }
+  EXPECT_EQ(FeedsOnShard(), 1u);
+  BidOnShard(id, kAlice, 1000);
+  EXPECT_EQ(FeedsOnShard(), 0u);
+}
+
+// A feed that keeps 4 events.
+class SmallFeedShardTest : public ShardTest {
+ protected:
+  SmallFeedShardTest() : ShardTest(1 << 10, /*watch_capacity=*/4) {}
+};
+
+TEST_F(SmallFeedShardTest, WatcherLappedByTheFeedIsBehindWithItsResumeSequence) {
+  const AuctionId id = CreateOnShard(EnglishSpec());
+  Subscription slow = SubscribeOnShard(id, 0);
+  Subscription fast = SubscribeOnShard(id, 0);
 
   std::vector<Sequence> bids;
-  for (int i = 0; i < 5; ++i) {
+  std::vector<Sequence> fast_seen;
+  std::vector<Sequence> slow_seen;
+  for (int i = 0; i < 6; ++i) {
     bids.push_back(BidOnShard(id, i % 2 == 0 ? kAlice : kBob, 1000 + 1000 * i).sequence);
+    for (Sequence s : Drain(fast).Sequences()) fast_seen.push_back(s);
+    if (i == 0) slow_seen = Drain(slow).Sequences();  // then it stops reading
   }
+  EXPECT_EQ(fast_seen, bids);  // the others see every event
+  EXPECT_EQ(slow_seen, std::vector<Sequence>{bids[0]});
+  // Event 1 was overwritten by event 5: the slow one fell behind.
+  const Drained rest = Drain(slow);
+  EXPECT_TRUE(rest.events.empty());
+  EXPECT_EQ(rest.last, Subscription::Next::kBehind);
+  EXPECT_EQ(slow.resume_from(), bids[0] + 1);
+  EXPECT_LE(slow.resume_from(), bids[1]);
 
-  std::vector<Sequence> slow_seen, fast_seen;
-  Sequence resume = 0;
-  int drops = 0, late_offers = 0;
-  RunOnShard(shard_, [&](ShardContext&) {
-    slow_seen = slow->Sequences();
-    fast_seen = fast->Sequences();
-    resume = slow->resume_from;
-    drops = slow->drop_calls;
-    late_offers = slow->offers_after_drop;
-  });
-  EXPECT_EQ(slow_seen, (std::vector<Sequence>{bids[0], bids[1]}));
-  EXPECT_EQ(drops, 1);
-  EXPECT_EQ(resume, bids[2]);  // the first event it did not get
-  EXPECT_EQ(late_offers, 0);   // nothing offered after the drop
-  EXPECT_EQ(fast_seen, bids);
-  EXPECT_EQ(WatchersOnShard(), 1u);
+  // Resuming from there replays exactly what it missed (at most a feed's
+  // worth at a time: the next test).
+  Subscription again = SubscribeOnShard(id, slow.resume_from());
+  const Drained replay = Drain(again);
+  EXPECT_EQ(replay.Sequences(), std::vector<Sequence>(bids.begin() + 1, bids.begin() + 5));
+  Subscription last = SubscribeOnShard(id, again.resume_from());
+  const Drained tail = Drain(last);
+  EXPECT_EQ(tail.Sequences(), std::vector<Sequence>{bids[5]});
+  EXPECT_EQ(tail.last, Subscription::Next::kWait);
 }
 
-TEST_F(ShardTest, SubscriberThatCannotTakeTheReplayIsDroppedAndNotKept) {
+TEST_F(SmallFeedShardTest, WatcherAskingForMoreHistoryThanAFeedKeepsGetsItInPieces) {
   const AuctionId id = CreateOnShard(EnglishSpec());
-  const BidResult b1 = BidOnShard(id, kAlice, 1000);
-  const BidResult b2 = BidOnShard(id, kBob, 2000);
-  BidOnShard(id, kCarol, 3000);
-
-  auto tiny = std::make_shared<RecordingSubscriber>(/*capacity=*/1);
-  ASSERT_TRUE(SubscribeOnShard(id, b1.sequence, tiny).ok());
-  Sequence resume = 0;
-  int drops = 0;
-  size_t got = 0;
-  RunOnShard(shard_, [&](ShardContext&) {
-    resume = tiny->resume_from;
-    drops = tiny->drop_calls;
-    got = tiny->events.size();
-  });
-  EXPECT_EQ(got, 1u);
-  EXPECT_EQ(drops, 1);
-  EXPECT_EQ(resume, b2.sequence);
-  EXPECT_EQ(WatchersOnShard(), 0u);
+  std::vector<Sequence> bids;
+  for (int i = 0; i < 6; ++i) {
+    bids.push_back(BidOnShard(id, i % 2 == 0 ? kAlice : kBob, 1000 + 1000 * i).sequence);
+  }
+  Subscription first = SubscribeOnShard(id, bids[0]);
+  const Drained d1 = Drain(first);
+  EXPECT_EQ(d1.Sequences(), std::vector<Sequence>(bids.begin(), bids.begin() + 4));
+  EXPECT_EQ(d1.last, Subscription::Next::kBehind);
+  EXPECT_EQ(first.feed(), nullptr);  // no feed for a watcher that is behind
+  EXPECT_EQ(FeedsOnShard(), 0u);
+  Subscription second = SubscribeOnShard(id, first.resume_from());
+  const Drained d2 = Drain(second);
+  EXPECT_EQ(d2.Sequences(), std::vector<Sequence>(bids.begin() + 4, bids.end()));
+  EXPECT_EQ(d2.last, Subscription::Next::kWait);  // then live
 }
 
 // Submit's contract: true means the task will run; false means the caller

@@ -1,5 +1,6 @@
 #include "engine/event_feed.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -11,11 +12,26 @@ namespace gavel {
 // ------------------------------------------------------------- EventFeed
 
 EventFeed::EventFeed(size_t capacity)
-    : mask_(RingSlots(capacity) - 1), slots_(std::make_unique<Slot[]>(mask_ + 1)) {}
+    : mask_(RingSlots(capacity) - 1),
+      page_slots_(std::min<uint64_t>(kPageSlots, mask_ + 1)),
+      pages_(std::make_unique<std::atomic<Slot*>[]>((mask_ + 1) / page_slots_)) {}
+
+EventFeed::~EventFeed() {
+  for (uint64_t p = 0; p < (mask_ + 1) / page_slots_; ++p) {
+    delete[] pages_[p].load(std::memory_order_relaxed);
+  }
+}
 
 void EventFeed::Publish(const AuctionEvent& event) {
   const uint64_t i = next_++;
-  Slot& slot = slots_[i & mask_];
+  const uint64_t j = i & mask_;
+  std::atomic<Slot*>& page = pages_[j / page_slots_];
+  if (i <= mask_ && j % page_slots_ == 0) {
+    // First lap, first slot of a page: no reader can look at it before
+    // event i is published (below), which this release store precedes.
+    page.store(new Slot[page_slots_], std::memory_order_release);
+  }
+  Slot& slot = page.load(std::memory_order_relaxed)[j % page_slots_];
   uint64_t words[kWords] = {};
   std::memcpy(words, static_cast<const AuctionEventFields*>(&event), sizeof(AuctionEventFields));
   slot.version.store(2 * i + 1, std::memory_order_relaxed);
@@ -29,7 +45,7 @@ EventFeed::ReadResult EventFeed::Read(uint64_t index, AuctionEvent* out) const {
   const uint64_t published = published_.load(std::memory_order_acquire);
   if (index >= published) return ReadResult::kNotYet;
   if (published - index > mask_ + 1) return ReadResult::kOverwritten;
-  const Slot& slot = slots_[index & mask_];
+  const Slot& slot = SlotOf(index);
   const uint64_t want = 2 * index + 2;
   if (slot.version.load(std::memory_order_acquire) != want) return ReadResult::kOverwritten;
   uint64_t words[kWords];

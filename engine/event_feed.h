@@ -17,6 +17,11 @@
 //   Every access to a slot is atomic, so there is no data race for the
 //   compiler or for ThreadSanitizer, and nothing a reader does can slow the
 //   writer: this is a seqlock per slot.
+// - Slots live in pages of up to 64, allocated by the writer when it first
+//   reaches them (a watched auction with few events costs a page, not the
+//   whole capacity) and kept until the feed is freed. The writer stores a
+//   page's pointer (release) before it publishes any event in it, so a
+//   reader that saw the event published finds the page.
 // - The closed event's settlement is not in a slot: the writer stores it in
 //   settlement_ before it publishes that event, and a reader takes it only
 //   after reading the event (the acquire of published_ orders the two).
@@ -61,6 +66,7 @@ class EventFeed {
   // `capacity` (rounded up to a power of two) events are kept: a reader
   // more than that many behind the writer is told it fell behind.
   explicit EventFeed(size_t capacity);
+  ~EventFeed();
   EventFeed(const EventFeed&) = delete;
   EventFeed& operator=(const EventFeed&) = delete;
 
@@ -86,13 +92,20 @@ class EventFeed {
 
  private:
   static constexpr size_t kWords = (sizeof(AuctionEventFields) + 7) / 8;
+  static constexpr size_t kPageSlots = 64;
   struct Slot {
     std::atomic<uint64_t> version{0};  // 2i+1 while event i is written, 2i+2 once it is
     std::atomic<uint64_t> words[kWords] = {};
   };
 
+  const Slot& SlotOf(uint64_t index) const {
+    const uint64_t j = index & mask_;
+    return pages_[j / page_slots_].load(std::memory_order_acquire)[j % page_slots_];
+  }
+
   const uint64_t mask_;
-  std::unique_ptr<Slot[]> slots_;
+  const uint64_t page_slots_;  // min(kPageSlots, capacity)
+  std::unique_ptr<std::atomic<Slot*>[]> pages_;  // null until the writer reaches it
   uint64_t next_ = 0;  // writer only: the index of the next event
   std::shared_ptr<const Settlement> settlement_;  // see the invariants above
   alignas(kCacheLine) std::atomic<uint64_t> published_{0};

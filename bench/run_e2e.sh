@@ -44,21 +44,12 @@ for b in "$SERVER_BIN" "$LOAD_BIN" "$BASE_BIN"; do
   }
 done
 
+# shellcheck source=bench/e2e_common.sh
+source "$ROOT/bench/e2e_common.sh"
+
 WORK=$(mktemp -d /tmp/gavel-e2e.XXXXXX)
 SERVER_PID=""
 BASE_PID=""
-
-stop_pid() {
-  local pid="$1"
-  [[ -n "$pid" ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   stop_pid "$SERVER_PID"
@@ -70,21 +61,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "run_e2e: $*" >&2; }
-
-# Waits for "listening on 127.0.0.1:PORT" in log $1 and prints PORT.
-wait_port() {
-  local logfile="$1" port=""
-  for _ in $(seq 1 100); do
-    port=$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$logfile" 2>/dev/null | head -n 1 | cut -d: -f2 || true)
-    [[ -n "$port" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$port" ]] || {
-    cat "$logfile" >&2
-    return 1
-  }
-  echo "$port"
-}
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -630,8 +630,8 @@ class StreamBidder final : public grpc::ClientBidiReactor<PlaceBidRequest, Place
 // by us at the end) goes into the report.
 class Watcher final : public grpc::ClientReadReactor<v1::AuctionEvent> {
  public:
-  Watcher(Shared* shared, std::atomic<int64_t>* events_in_window) :
-      shared_(shared), events_in_window_(events_in_window) {}
+  Watcher(Shared* shared, std::atomic<int64_t>* events_in_window)
+      : shared_(shared), events_in_window_(events_in_window) {}
 
   void Start(v1::AuctionService::Stub* stub, const std::string& authorization,
              const std::string& auction_id) {
@@ -976,16 +976,16 @@ int Run() {
       if (ends[c] > 0) absl::StrAppend(&how, how.empty() ? "" : ",", CodeName(c), ":", ends[c]);
     }
     const int64_t in_window = watch_events_in_window.load();
-    std::printf("  watchers %d on %zu auction(s): %" PRId64 " events received (%.0f/s in the "
-                "measured period); ended %s (CANCELLED: by us at the end)%s\n",
+    std::printf("  watchers %d on %zu auction(s): %" PRId64
+                " events received (%.0f/s in the measured period); ended %s (CANCELLED: by us at "
+                "the end)%s\n",
                 watcher_count, watched, events,
                 measured_s > 0 ? static_cast<double>(in_window) / measured_s : 0, how.c_str(),
                 open > 0 ? absl::StrCat("; ", open, " never ended").c_str() : "");
-    std::printf("RESULT_WATCH watchers=%d events=%" PRId64 " events_per_s=%.0f cut_off=%" PRId64
-                "\n",
-                watcher_count, events,
-                measured_s > 0 ? static_cast<double>(in_window) / measured_s : 0,
-                ends[static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)]);
+    std::printf(
+        "RESULT_WATCH watchers=%d events=%" PRId64 " events_per_s=%.0f cut_off=%" PRId64 "\n",
+        watcher_count, events, measured_s > 0 ? static_cast<double>(in_window) / measured_s : 0,
+        ends[static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)]);
   }
   std::fflush(stdout);
   if (!all_done() || !watchers_done()) {

@@ -136,8 +136,8 @@ void FeedHub::Push(Message* m) {
   Message* head = inbox_.load(std::memory_order_relaxed);
   do {
     m->next = head;
-  } while (!inbox_.compare_exchange_weak(head, m, std::memory_order_seq_cst,
-                                         std::memory_order_relaxed));
+  } while (
+      !inbox_.compare_exchange_weak(head, m, std::memory_order_seq_cst, std::memory_order_relaxed));
   if (parked_.load(std::memory_order_seq_cst) == 1 &&
       parked_.exchange(0, std::memory_order_seq_cst) == 1) {
     FutexWakeOne(&parked_);
@@ -155,8 +155,7 @@ void FeedHub::Loop() {
       parked_.store(1, std::memory_order_seq_cst);
       if (inbox_.load(std::memory_order_seq_cst) == nullptr &&
           !stop_.load(std::memory_order_seq_cst)) {
-        FutexWait(&parked_, 1,
-                  by_feed_.empty() ? absl::InfiniteDuration() : absl::Seconds(1));
+        FutexWait(&parked_, 1, by_feed_.empty() ? absl::InfiniteDuration() : absl::Seconds(1));
       }
       parked_.store(0, std::memory_order_relaxed);
       continue;

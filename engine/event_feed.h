@@ -104,9 +104,9 @@ class EventFeed {
   }
 
   const uint64_t mask_;
-  const uint64_t page_slots_;  // min(kPageSlots, capacity)
-  std::unique_ptr<std::atomic<Slot*>[]> pages_;  // null until the writer reaches it
-  uint64_t next_ = 0;  // writer only: the index of the next event
+  const uint64_t page_slots_;                     // min(kPageSlots, capacity)
+  std::unique_ptr<std::atomic<Slot*>[]> pages_;   // null until the writer reaches it
+  uint64_t next_ = 0;                             // writer only: the index of the next event
   std::shared_ptr<const Settlement> settlement_;  // see the invariants above
   alignas(kCacheLine) std::atomic<uint64_t> published_{0};
   alignas(kCacheLine) std::atomic<bool> notify_claimed_{false};
@@ -142,8 +142,8 @@ class Subscription {
   size_t history_next_ = 0;
   bool history_cut_ = false;  // more history than the feed's capacity
   std::shared_ptr<EventFeed> feed_;
-  uint64_t cursor_ = 0;              // the next feed index to read
-  Sequence last_sequence_ = 0;       // of the last event delivered (or before the first)
+  uint64_t cursor_ = 0;         // the next feed index to read
+  Sequence last_sequence_ = 0;  // of the last event delivered (or before the first)
   bool ended_ = false;
 };
 

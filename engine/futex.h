@@ -25,8 +25,7 @@ inline void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Dura
 
 // Wakes one thread sleeping in FutexWait on `word`.
 inline void FutexWakeOne(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
-          0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 }  // namespace gavel

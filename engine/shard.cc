@@ -620,5 +620,4 @@ void Shard::OnSettlement(std::shared_ptr<const Settlement> settlement) {
   if (downstream_ != nullptr) downstream_->OnSettlement(std::move(settlement));
 }
 
-
 }  // namespace gavel

@@ -341,12 +341,11 @@ grpc::ServerWriteReactor<v1::AuctionEvent>* AuctionServiceImpl::WatchAuction(
   const Sequence from = request->from_sequence();
   Shard& shard = ctx_.runtime->ForAuction(auction_id);
   FeedHub* hub = &ctx_.runtime->feed_hub();
-  const bool queued =
-      ctx_.runtime->Run(shard, [reactor, auction_id, from, hub](ShardContext& c) {
-        absl::StatusOr<Subscription> sub = c.shard.Subscribe(auction_id, from);
-        if (!sub.ok()) return reactor->FinishWith(ToGrpc(sub.status()));
-        reactor->Begin(*std::move(sub), hub);
-      });
+  const bool queued = ctx_.runtime->Run(shard, [reactor, auction_id, from, hub](ShardContext& c) {
+    absl::StatusOr<Subscription> sub = c.shard.Subscribe(auction_id, from);
+    if (!sub.ok()) return reactor->FinishWith(ToGrpc(sub.status()));
+    reactor->Begin(*std::move(sub), hub);
+  });
   if (!queued) reactor->FinishWith(Busy(*ctx_.runtime));
   return reactor.get();
 }

@@ -33,8 +33,7 @@
 
 namespace gavel {
 
-class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>,
-                           public FeedReader {
+class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>, public FeedReader {
  public:
   // Creates a reactor that owns itself until OnDone.
   static std::shared_ptr<WatchReactor> Create(const PrincipalNames* names);

@@ -45,8 +45,8 @@ bool Whole(const AuctionEvent& e) {
          e.at == absl::FromUnixMicros(static_cast<int64_t>(1'000'000 + i)) &&
          e.price_minor == static_cast<int64_t>(i * 3) &&
          e.quantity == static_cast<int64_t>(i % 1000) && e.bid_count == static_cast<int64_t>(i) &&
-         e.leader == static_cast<PrincipalId>(i % 5000) && e.bid_entry == static_cast<uint32_t>(i) &&
-         e.counter_entry == static_cast<uint32_t>(~i) &&
+         e.leader == static_cast<PrincipalId>(i % 5000) &&
+         e.bid_entry == static_cast<uint32_t>(i) && e.counter_entry == static_cast<uint32_t>(~i) &&
          e.new_ends_at == absl::FromUnixMicros(static_cast<int64_t>(2 * i)) &&
          e.settlement == nullptr;
 }
@@ -159,8 +159,7 @@ TEST(EventFeedConcurrencyTest, ReadersRacingTheWriterNeverSeeATornEvent) {
   EXPECT_GT(read.load(), 0u);
   // Not asserted (it depends on scheduling), but shown: how often the
   // readers were lapped and skipped ahead.
-  std::printf("read %llu events, lapped %llu times\n",
-              static_cast<unsigned long long>(read.load()),
+  std::printf("read %llu events, lapped %llu times\n", static_cast<unsigned long long>(read.load()),
               static_cast<unsigned long long>(lapped.load()));
 }
 

@@ -493,9 +493,8 @@ TEST_F(ShardTest, SubscribeReplaysHistoryFromSequenceThenDeliversLiveEvents) {
   ASSERT_TRUE(WaitFor([&] { return downstream_.settlement_count() == 1; }));
 
   Sequence closed_at = 0;
-  RunOnShard(shard_, [&](ShardContext& ctx) {
-    closed_at = ctx.engine.Find(id)->closed_event()->sequence;
-  });
+  RunOnShard(shard_,
+             [&](ShardContext& ctx) { closed_at = ctx.engine.Find(id)->closed_event()->sequence; });
   const Drained replayed = Drain(from_b2);
   const Drained live = Drain(live_only);
   EXPECT_GT(b2.sequence, b1.sequence);
@@ -540,7 +539,8 @@ TEST_F(ShardTest, SubscribeAfterCloseSendsOnlyTheCloseAndUnknownAuctionIsNotFoun
   EXPECT_EQ(FeedsOnShard(), 0u);
 
   absl::Status status;
-  RunOnShard(shard_, [&](ShardContext& ctx) { status = ctx.shard.Subscribe(id + 1000, 0).status(); });
+  RunOnShard(shard_,
+             [&](ShardContext& ctx) { status = ctx.shard.Subscribe(id + 1000, 0).status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "engine/futex.h"
@@ -197,15 +198,7 @@ void FeedHub::Handle(Message* m) {
   auto it = by_feed_.find(m->feed.get());
   if (it == by_feed_.end()) return;
   std::vector<std::shared_ptr<FeedReader>>& readers = it->second.readers;
-  for (size_t i = 0; i < readers.size();) {
-    if (readers[i]->Wake()) {
-      ++i;
-      continue;
-    }
-    readers[i] = std::move(readers.back());
-    readers.pop_back();
-    --readers_;
-  }
+  readers_ -= std::erase_if(readers, [](const auto& r) { return !r->Wake(); });
   if (readers.empty()) by_feed_.erase(it);
 }
 
@@ -214,15 +207,7 @@ void FeedHub::Handle(Message* m) {
 void FeedHub::Sweep() {
   for (auto it = by_feed_.begin(); it != by_feed_.end();) {
     std::vector<std::shared_ptr<FeedReader>>& readers = it->second.readers;
-    for (size_t i = 0; i < readers.size();) {
-      if (readers[i]->Alive()) {
-        ++i;
-        continue;
-      }
-      readers[i] = std::move(readers.back());
-      readers.pop_back();
-      --readers_;
-    }
+    readers_ -= std::erase_if(readers, [](const auto& r) { return !r->Alive(); });
     if (readers.empty()) {
       by_feed_.erase(it++);
     } else {

@@ -121,13 +121,16 @@ void FeedHub::Stop() {
 }
 
 void FeedHub::FeedUpdated(std::shared_ptr<EventFeed> feed) {
+  if (feed == nullptr) return;
   auto* m = new Message;
   m->feed = std::move(feed);
   Push(m);
 }
 
 void FeedHub::Add(std::shared_ptr<EventFeed> feed, std::shared_ptr<FeedReader> reader) {
+  if (reader == nullptr) return;
   auto* m = new Message;
+  m->add = true;
   m->feed = std::move(feed);
   m->reader = std::move(reader);
   Push(m);
@@ -181,7 +184,7 @@ void FeedHub::Loop() {
 }
 
 void FeedHub::Handle(Message* m) {
-  if (m->reader != nullptr) {
+  if (m->add) {
     // A new reader: wake it once (its history, or the feed from where it
     // subscribed), and keep it if it has a feed to follow.
     if (m->reader->Wake() && m->feed != nullptr) {

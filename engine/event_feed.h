@@ -130,8 +130,9 @@ class Subscription {
   uint64_t cursor() const { return cursor_; }
   // The sequence to subscribe again from to get every event not delivered.
   Sequence resume_from() const { return last_sequence_ + 1; }
-  // How many events the feed keeps (0 without a feed): what "behind" means.
-  size_t feed_capacity() const { return feed_ == nullptr ? 0 : feed_->capacity(); }
+  // How many events a feed keeps (and a replay gives at once): what
+  // "behind" means.
+  size_t capacity() const { return capacity_; }
   // Null when the auction was over at Subscribe; kept after the close.
   const std::shared_ptr<EventFeed>& feed() const { return feed_; }
 
@@ -140,7 +141,8 @@ class Subscription {
 
   std::vector<AuctionEvent> history_;
   size_t history_next_ = 0;
-  bool history_cut_ = false;  // more history than the feed's capacity
+  bool history_cut_ = false;  // more history than capacity_
+  size_t capacity_ = 0;
   std::shared_ptr<EventFeed> feed_;
   uint64_t cursor_ = 0;         // the next feed index to read
   Sequence last_sequence_ = 0;  // of the last event delivered (or before the first)
@@ -182,8 +184,9 @@ class FeedHub {
  private:
   struct Message {
     Message* next = nullptr;
+    bool add = false;  // Add, else FeedUpdated
     std::shared_ptr<EventFeed> feed;
-    std::shared_ptr<FeedReader> reader;  // null: FeedUpdated
+    std::shared_ptr<FeedReader> reader;  // Add only
   };
   struct Readers {
     std::shared_ptr<EventFeed> feed;

@@ -15,12 +15,14 @@
 
 namespace gavel {
 
-// Sleeps while *word == expected, at most `timeout` (negative: no limit).
+// Sleeps while *word == expected, at most `timeout` (negative or infinite:
+// no limit).
 // May return early (a wake, a signal, or *word != expected already).
 inline void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Duration timeout) {
   timespec ts = absl::ToTimespec(timeout);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-          timeout < absl::ZeroDuration() ? nullptr : &ts, nullptr, 0);
+          timeout < absl::ZeroDuration() || timeout == absl::InfiniteDuration() ? nullptr : &ts,
+          nullptr, 0);
 }
 
 // Wakes one thread sleeping in FutexWait on `word`.

@@ -553,6 +553,7 @@ absl::StatusOr<Subscription> Shard::Subscribe(AuctionId id, Sequence from_sequen
   }
   Subscription sub;
   const size_t capacity = RingSlots(options_.watch_capacity);
+  sub.capacity_ = capacity;
   bool terminal = false;
   if (from_sequence > 0) {
     a->ForEachEvent(from_sequence, [&](const AuctionEvent& e) {

@@ -344,7 +344,13 @@ grpc::ServerWriteReactor<v1::AuctionEvent>* AuctionServiceImpl::WatchAuction(
   const bool queued = ctx_.runtime->Run(shard, [reactor, auction_id, from, hub](ShardContext& c) {
     absl::StatusOr<Subscription> sub = c.shard.Subscribe(auction_id, from);
     if (!sub.ok()) return reactor->FinishWith(ToGrpc(sub.status()));
-    reactor->Begin(*std::move(sub), hub);
+    std::shared_ptr<EventFeed> feed = sub->feed();
+    reactor->Begin(*std::move(sub));
+    // The hub's first Wake starts the stream (its history, or the feed from
+    // where it subscribed); it keeps the reactor while it has a feed. This
+    // task's own shared_ptr, never the reactor's self_: a cancel may be
+    // ending the stream (OnDone) on a gRPC thread at this very moment.
+    hub->Add(std::move(feed), reactor);
   });
   if (!queued) reactor->FinishWith(Busy(*ctx_.runtime));
   return reactor.get();

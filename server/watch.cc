@@ -13,13 +13,9 @@ std::shared_ptr<WatchReactor> WatchReactor::Create(const PrincipalNames* names) 
 
 WatchReactor::WatchReactor(const PrincipalNames* names) : names_(names) {}
 
-void WatchReactor::Begin(Subscription subscription, FeedHub* hub) {
-  std::shared_ptr<EventFeed> feed = subscription.feed();
+void WatchReactor::Begin(Subscription subscription) {
   subscription_ = std::move(subscription);
   subscribed_.store(true, std::memory_order_release);
-  // The hub's first Wake starts the stream (its history, or the feed from
-  // where it subscribed); the hub keeps the reactor while it has a feed.
-  hub->Add(std::move(feed), self_);
 }
 
 bool WatchReactor::Wake() {
@@ -67,7 +63,7 @@ void WatchReactor::WriteNext() {
         case Subscription::Next::kBehind:
           return End(grpc::Status(
               grpc::StatusCode::RESOURCE_EXHAUSTED,
-              absl::StrCat("this watcher fell more than ", subscription_.feed_capacity(),
+              absl::StrCat("this watcher fell more than ", subscription_.capacity(),
                            " events behind and was disconnected; reconnect with from_sequence=",
                            subscription_.resume_from(), " to resume")));
         case Subscription::Next::kWait:

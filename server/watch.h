@@ -7,8 +7,8 @@
 // Thread safety / invariants:
 // - `subscription_` is written once, on the shard thread (Begin), before
 //   `subscribed_` is set (release); from then on only the token holder
-//   touches it (it checks `subscribed_` with acquire first). Begin then adds
-//   the reactor to the hub, whose Wake starts the first write.
+//   touches it (it checks `subscribed_` with acquire first). The caller then
+//   adds the reactor to the hub, whose Wake starts the first write.
 // - The writer token (`token_`, server/write_token.h): its holder (the
 //   hub's thread in Wake, or gRPC's in OnCancel or OnWriteDone) reads the
 //   subscription and may call StartWrite or Finish. Before letting it go
@@ -38,8 +38,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>, pu
   // Creates a reactor that owns itself until OnDone.
   static std::shared_ptr<WatchReactor> Create(const PrincipalNames* names);
 
-  // Shard thread, once: starts streaming `subscription`, woken by `hub`.
-  void Begin(Subscription subscription, FeedHub* hub);
+  // Shard thread, once: hands the reactor its subscription. The caller then
+  // adds the reactor to the hub (with the shared_ptr it holds, never
+  // self_, which OnDone may be resetting at the same moment), whose first
+  // Wake starts the stream.
+  void Begin(Subscription subscription);
   // Any thread: ends the stream with `status` (before Begin: instead of it).
   void FinishWith(grpc::Status status);
 

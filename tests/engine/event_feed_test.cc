@@ -273,5 +273,23 @@ TEST(FeedHubTest, AReaderWithoutAFeedIsWokenOnceAndNotKept) {
   EXPECT_EQ(r.use_count(), 1);
 }
 
+// A watcher whose stream ended before its subscription was handed over has
+// no reader to add; the hub must shrug, not crash (it once read a null
+// reader as a feed's news).
+TEST(FeedHubTest, NullReadersAndFeedsAreIgnored) {
+  FeedHub hub;
+  hub.Start();
+  auto feed = std::make_shared<EventFeed>(4);
+  hub.Add(nullptr, nullptr);
+  hub.Add(feed, nullptr);
+  hub.FeedUpdated(nullptr);
+  auto r = std::make_shared<CountingReader>(feed);
+  hub.Add(feed, r);
+  PublishAndNotify(*feed, feed, hub, 0);
+  ASSERT_TRUE(WaitFor([&] { return r->seen() == 1; }));
+  EXPECT_EQ(hub.readers_for_test(), 1u);
+  hub.Stop();
+}
+
 }  // namespace
 }  // namespace gavel

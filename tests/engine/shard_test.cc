@@ -621,6 +621,7 @@ TEST_F(SmallFeedShardTest, WatcherAskingForMoreHistoryThanAFeedKeepsGetsItInPiec
   const Drained d1 = Drain(first);
   EXPECT_EQ(d1.Sequences(), std::vector<Sequence>(bids.begin(), bids.begin() + 4));
   EXPECT_EQ(d1.last, Subscription::Next::kBehind);
+  EXPECT_EQ(first.capacity(), 4u);   // what the cut-off message quotes
   EXPECT_EQ(first.feed(), nullptr);  // no feed for a watcher that is behind
   EXPECT_EQ(FeedsOnShard(), 0u);
   Subscription second = SubscribeOnShard(id, first.resume_from());

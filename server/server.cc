@@ -293,6 +293,8 @@ size_t GavelServer::PendingSettlements() const {
   return impl_->pipeline ? impl_->pipeline->Pending() : 0;
 }
 
+Runtime& GavelServer::runtime_for_test() { return *impl_->runtime; }
+
 void GavelServer::Shutdown() {
   if (impl_->shutdown_started.exchange(true)) {
     Wait();

@@ -47,6 +47,8 @@ struct ServerOptions {
   std::function<void(uint32_t shard, const absl::Status&)> on_journal_failure;
 };
 
+class Runtime;
+
 class GavelServer {
  public:
   // Starts serving. Fails with a clear status when the address cannot be
@@ -63,6 +65,8 @@ class GavelServer {
   void Wait();
   // Settlements not yet committed to PostgreSQL (the outbox depth).
   size_t PendingSettlements() const;
+  // The shards, for tests that must hold one still.
+  Runtime& runtime_for_test();
 
   struct Impl;
 

@@ -14,7 +14,9 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
+#include "server/runtime.h"
 #include "server/server.h"
+#include "tests/engine/shard_test_util.h"
 #include "tests/server/in_process_server.h"
 
 namespace gavel {
@@ -26,9 +28,9 @@ class WatchTest : public testing::InProcessServerTest {
     ctx->AddMetadata("authorization", "Bearer " + token);
   }
 
-  std::string CreateAuction() {
+  std::string CreateAuction(const std::string& request_id = "r") {
     v1::CreateAuctionRequest req;
-    req.set_request_id("r");
+    req.set_request_id(request_id);
     req.mutable_item()->set_title("Clock");
     req.set_format(v1::ENGLISH);
     req.set_currency("EUR");
@@ -223,6 +225,64 @@ TEST_F(WatchTest, AThousandWatchersOnOneAuctionEachSeeEveryEvent) {
     EXPECT_TRUE(w->status.ok()) << w->status.error_message();
     EXPECT_EQ(w->events, kBids + 2);  // OPEN, each bid, the close
   }
+}
+
+// A watch whose client gives up before the shard gets to its subscription:
+// gRPC ends the stream (OnCancel, OnDone) while the subscribe task still
+// waits behind a held shard. When the task then runs, it must hand the hub a
+// live reactor (it once handed the one OnDone had just let go of: null, and
+// the hub crashed on it), and the hub must drop it at once. Both an open
+// auction (the task adds it with a feed) and a cancelled one (no feed).
+TEST_F(WatchTest, WatchEndedBeforeItsShardSubscribesIsDroppedQuietly) {
+  const std::string open_id = CreateAuction("open");
+  const std::string over_id = CreateAuction("over");
+  {
+    v1::CancelAuctionRequest req;
+    req.set_auction_id(over_id);
+    v1::Auction a;
+    grpc::ClientContext ctx;
+    Auth(&ctx, "seller-token");
+    ASSERT_TRUE(seller_->CancelAuction(&ctx, req, &a).ok());
+  }
+  Runtime& runtime = server_->runtime_for_test();
+  std::atomic<bool> held{false};
+  std::atomic<bool> release{false};
+  ASSERT_TRUE(runtime.Run(runtime.shard(0), [&](ShardContext&) {
+    held.store(true);
+    while (!release.load()) std::this_thread::yield();
+  }));
+  ASSERT_TRUE(testing::WaitFor([&] { return held.load(); }));
+  for (const std::string& id : {open_id, over_id}) {
+    v1::WatchAuctionRequest req;
+    req.set_auction_id(id);
+    grpc::ClientContext ctx;
+    Auth(&ctx, "bob-token");
+    // The server sees the deadline pass on its own clock: OnCancel there,
+    // however the client side finishes.
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(50));
+    auto reader = auctions_->WatchAuction(&ctx, req);
+    v1::AuctionEvent e;
+    EXPECT_FALSE(reader->Read(&e));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  // Give the server's deadline timers time to end both streams (OnDone).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release.store(true);
+  EXPECT_TRUE(testing::WaitFor([&] { return runtime.feed_hub().readers_for_test() == 0; }));
+
+  // The server still serves, and a new watcher of the open auction works.
+  v1::WatchAuctionRequest req;
+  req.set_auction_id(open_id);
+  req.set_from_sequence(1);
+  grpc::ClientContext ctx;
+  Auth(&ctx, "carol-token");
+  auto reader = auctions_->WatchAuction(&ctx, req);
+  v1::AuctionEvent e;
+  ASSERT_TRUE(reader->Read(&e));  // the auction's opening
+  ctx.TryCancel();
+  while (reader->Read(&e)) {
+  }
+  reader->Finish();
 }
 
 }  // namespace

@@ -54,10 +54,15 @@ void WatchReactor::WriteNext() {
     if (subscribed) {
       AuctionEvent event;
       switch (subscription_.Poll(&event)) {
-        case Subscription::Next::kEvent:
+        case Subscription::Next::kEvent: {
           EventToProto(event, *names_, &message_);
-          StartWrite(&message_);
+          grpc::WriteOptions options;
+          // More is ready: let gRPC send this one with the next (one
+          // HTTP/2 frame batch, one sendmsg) instead of flushing it alone.
+          if (subscription_.Pending()) options.set_buffer_hint();
+          StartWrite(&message_, options);
           return;  // OnWriteDone continues
+        }
         case Subscription::Next::kEnd:
           return End(grpc::Status::OK);
         case Subscription::Next::kBehind:

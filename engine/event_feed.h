@@ -127,11 +127,6 @@ class Subscription {
 
   // After kWait, Poll has news once feed()->published() > cursor().
   Next Poll(AuctionEvent* out);
-  // Whether the next Poll has an event (or an end) ready right now.
-  bool Pending() const {
-    return history_next_ < history_.size() || history_cut_ || ended_ ||
-           (feed_ != nullptr && feed_->published() > cursor_);
-  }
   uint64_t cursor() const { return cursor_; }
   // The sequence to subscribe again from to get every event not delivered.
   Sequence resume_from() const { return last_sequence_ + 1; }

@@ -54,15 +54,10 @@ void WatchReactor::WriteNext() {
     if (subscribed) {
       AuctionEvent event;
       switch (subscription_.Poll(&event)) {
-        case Subscription::Next::kEvent: {
+        case Subscription::Next::kEvent:
           EventToProto(event, *names_, &message_);
-          grpc::WriteOptions options;
-          // More is ready: let gRPC send this one with the next (one
-          // HTTP/2 frame batch, one sendmsg) instead of flushing it alone.
-          if (subscription_.Pending()) options.set_buffer_hint();
-          StartWrite(&message_, options);
+          StartWrite(&message_);
           return;  // OnWriteDone continues
-        }
         case Subscription::Next::kEnd:
           return End(grpc::Status::OK);
         case Subscription::Next::kBehind:

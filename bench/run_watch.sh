@@ -5,11 +5,12 @@
 # each (so that each peak RSS is its own):
 #   1. 1 auction, no watchers          (the bid rate without watchers)
 #   2. 1 auction, 1000 watchers on it  (every accepted bid goes to 1000 streams)
-#   3. 100 auctions, 1000 watchers on the first (bids on the others pay for it)
-#   4. 1000 auctions, one watcher on each
+#   3. 1 auction, 5000 watchers on it
+#   4. 100 auctions, 1000 watchers on the first (bids on the others pay for it)
+#   5. 1000 auctions, one watcher on each
 # It prints the bid rate, the events delivered per second to all watchers,
 # watchers cut off, and the server's peak RSS (VmHWM). Everything started is
-# stopped on exit; about a minute in all.
+# stopped on exit; about a minute and a half in all.
 #
 #   bench/run_watch.sh [BUILD_DIR]          default BUILD_DIR: build/h-bench
 #
@@ -51,7 +52,7 @@ BIDDER_TOKENS=$(seq -s, -f 'bidder-token-%g' 1 64)
 echo "gavel watchers on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), build $BUILD"
 printf '%-9s %-9s %-8s %10s %12s %8s %10s\n' auctions watchers watched bids/s events/s cut_off peak_rss
 run=0
-for scenario in "1 0 1" "1 1000 1" "100 1000 1" "1000 1000 1000"; do
+for scenario in "1 0 1" "1 1000 1" "1 5000 1" "100 1000 1" "1000 1000 1000"; do
   read -r auctions watchers watched <<<"$scenario"
   run=$((run + 1))
   "$SERVER_BIN" --listen=127.0.0.1:0 --postgres="$CONNINFO" --tokens="$WORK/tokens" \

@@ -285,5 +285,87 @@ TEST_F(WatchTest, WatchEndedBeforeItsShardSubscribesIsDroppedQuietly) {
   reader->Finish();
 }
 
+// Watchers coming and going while bids arrive: some give up before their
+// subscription reaches the shard, some mid-stream, some after a few events.
+// Every stream ends, each one's events come in strictly increasing
+// sequence, the hub lets go of every reactor, and a last watcher that
+// replays from the start sees every event once.
+TEST_F(WatchTest, WatchersComingAndGoingWhileBidsArriveAllEndAndAreForgotten) {
+  const std::string id = CreateAuction();
+  auto stub = v1::AuctionService::NewStub(channel_);
+  std::atomic<bool> bidding{true};
+  std::atomic<int> failures{0};
+  std::thread bidder([&] {
+    Bids(id, 400, [] { std::this_thread::sleep_for(std::chrono::microseconds(200)); });
+    bidding.store(false);
+  });
+  std::vector<std::thread> churners;
+  for (int t = 0; t < 4; ++t) {
+    churners.emplace_back([&, t] {
+      for (int i = 0; i < 60; ++i) {
+        v1::WatchAuctionRequest req;
+        req.set_auction_id(id);
+        req.set_from_sequence(i % 2 == 0 ? 1 : 0);
+        grpc::ClientContext ctx;
+        Auth(&ctx, "dave-token");
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+        auto reader = stub->WatchAuction(&ctx, req);
+        const int keep = (t + i) % 5;  // 0: cancel at once
+        v1::AuctionEvent e;
+        uint64_t last = 0;
+        for (int k = 0; k < keep && reader->Read(&e); ++k) {
+          if (e.sequence() <= last) failures.fetch_add(1);
+          last = e.sequence();
+        }
+        ctx.TryCancel();
+        while (reader->Read(&e)) {
+          if (e.sequence() <= last) failures.fetch_add(1);
+          last = e.sequence();
+        }
+        const grpc::Status st = reader->Finish();
+        if (!st.ok() && st.error_code() != grpc::StatusCode::CANCELLED) {
+          failures.fetch_add(1);
+          ADD_FAILURE() << st.error_code() << " " << st.error_message();
+        }
+      }
+    });
+  }
+  for (auto& c : churners) c.join();
+  bidder.join();
+  EXPECT_EQ(failures.load(), 0);
+  // Every reactor the hub held is finished: the hub forgets them at the
+  // auction's next news or at its sweep (every second).
+  Runtime& runtime = server_->runtime_for_test();
+  EXPECT_TRUE(testing::WaitFor([&] { return runtime.feed_hub().readers_for_test() == 0; },
+                               absl::Seconds(10)));
+
+  // A last watcher replays everything, then sees the close.
+  v1::WatchAuctionRequest req;
+  req.set_auction_id(id);
+  req.set_from_sequence(1);
+  grpc::ClientContext ctx;
+  Auth(&ctx, "dave-token");
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->WatchAuction(&ctx, req);
+  std::vector<uint64_t> seen;
+  v1::AuctionEvent e;
+  // OPEN and the 400 bids.
+  while (seen.size() < 401 && reader->Read(&e)) seen.push_back(e.sequence());
+  ASSERT_EQ(seen.size(), 401u);
+  for (size_t i = 1; i < seen.size(); ++i) ASSERT_LT(seen[i - 1], seen[i]);
+  clock_.Advance(absl::Hours(2));
+  v1::GetAuctionRequest get;
+  get.set_auction_id(id);
+  v1::Auction a;
+  grpc::ClientContext get_ctx;
+  Auth(&get_ctx, "bob-token");
+  ASSERT_TRUE(stub->GetAuction(&get_ctx, get, &a).ok());  // the close happens
+  ASSERT_TRUE(reader->Read(&e));
+  EXPECT_TRUE(e.has_closed()) << e.DebugString();
+  EXPECT_FALSE(reader->Read(&e));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
 }  // namespace
 }  // namespace gavel
+

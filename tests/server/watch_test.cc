@@ -368,4 +368,3 @@ TEST_F(WatchTest, WatchersComingAndGoingWhileBidsArriveAllEndAndAreForgotten) {
 
 }  // namespace
 }  // namespace gavel
-

@@ -43,6 +43,18 @@ class WatchTest : public testing::InProcessServerTest {
     return a.auction_id();
   }
 
+  // Closes `id` by the clock: two hours on, and any call makes the shard
+  // notice.
+  void CloseByClock(const std::string& id) {
+    clock_.Advance(absl::Hours(2));
+    v1::GetAuctionRequest get;
+    get.set_auction_id(id);
+    v1::Auction a;
+    grpc::ClientContext ctx;
+    Auth(&ctx, "bob-token");
+    ASSERT_TRUE(auctions_->GetAuction(&ctx, get, &a).ok());
+  }
+
   // `n` accepted bids, alternating bob and carol, over one BidStream each.
   // `pace`, when set, runs before each bid is sent.
   void Bids(const std::string& auction_id, int n, const std::function<void()>& pace = nullptr) {
@@ -118,13 +130,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   });
-  clock_.Advance(absl::Hours(2));  // close; any call makes the shard notice
-  v1::GetAuctionRequest get;
-  get.set_auction_id(id);
-  v1::Auction a;
-  grpc::ClientContext get_ctx;
-  Auth(&get_ctx, "bob-token");
-  ASSERT_TRUE(fast_stub->GetAuction(&get_ctx, get, &a).ok());
+  CloseByClock(id);
   fast_reader.join();
 
   ASSERT_TRUE(fast_status.ok()) << fast_status.error_message();
@@ -210,13 +216,7 @@ TEST_F(WatchTest, AThousandWatchersOnOneAuctionEachSeeEveryEvent) {
     watchers.push_back(std::make_unique<Watcher>(stub.get(), id, &done));
   }
   Bids(id, kBids);
-  clock_.Advance(absl::Hours(2));
-  v1::GetAuctionRequest get;
-  get.set_auction_id(id);
-  v1::Auction a;
-  grpc::ClientContext get_ctx;
-  Auth(&get_ctx, "bob-token");
-  ASSERT_TRUE(stub->GetAuction(&get_ctx, get, &a).ok());
+  CloseByClock(id);
   for (int i = 0; i < 3000 && done.load() < kWatchers; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -353,13 +353,7 @@ TEST_F(WatchTest, WatchersComingAndGoingWhileBidsArriveAllEndAndAreForgotten) {
   while (seen.size() < 401 && reader->Read(&e)) seen.push_back(e.sequence());
   ASSERT_EQ(seen.size(), 401u);
   for (size_t i = 1; i < seen.size(); ++i) ASSERT_LT(seen[i - 1], seen[i]);
-  clock_.Advance(absl::Hours(2));
-  v1::GetAuctionRequest get;
-  get.set_auction_id(id);
-  v1::Auction a;
-  grpc::ClientContext get_ctx;
-  Auth(&get_ctx, "bob-token");
-  ASSERT_TRUE(stub->GetAuction(&get_ctx, get, &a).ok());  // the close happens
+  CloseByClock(id);
   ASSERT_TRUE(reader->Read(&e));
   EXPECT_TRUE(e.has_closed()) << e.DebugString();
   EXPECT_FALSE(reader->Read(&e));

@@ -13,7 +13,9 @@
 //   (acquire each, so the version's second load cannot move before them),
 //   and the version again: event i was read whole exactly when both loads
 //   are 2i+2. Otherwise the writer has lapped that reader: event i is gone
-//   (kOverwritten), and the reader is told to resume from its sequence.
+//   (kOverwritten), and the reader is told to resume right after the last
+//   event it got (every event has a sequence of its own, so nothing is lost
+//   or repeated).
 //   Every access to a slot is atomic, so there is no data race for the
 //   compiler or for ThreadSanitizer, and nothing a reader does can slow the
 //   writer: this is a seqlock per slot.

@@ -130,9 +130,15 @@ void FeedHub::FeedUpdated(std::shared_ptr<EventFeed> feed) {
 void FeedHub::Add(std::shared_ptr<EventFeed> feed, std::shared_ptr<FeedReader> reader) {
   if (reader == nullptr) return;
   auto* m = new Message;
-  m->add = true;
+  m->kind = Message::Kind::kAdd;
   m->feed = std::move(feed);
   m->reader = std::move(reader);
+  Push(m);
+}
+
+void FeedHub::StopReaders() {
+  auto* m = new Message;
+  m->kind = Message::Kind::kStopReaders;
   Push(m);
 }
 
@@ -184,7 +190,18 @@ void FeedHub::Loop() {
 }
 
 void FeedHub::Handle(Message* m) {
-  if (m->add) {
+  if (m->kind == Message::Kind::kStopReaders) {
+    stopping_readers_ = true;
+    for (auto& [feed, r] : by_feed_) {
+      for (const std::shared_ptr<FeedReader>& reader : r.readers) reader->Stopping();
+    }
+    return;
+  }
+  if (m->kind == Message::Kind::kAdd) {
+    if (stopping_readers_) {
+      m->reader->Stopping();
+      return;
+    }
     // A new reader: wake it once (its history, or the feed from where it
     // subscribed), and keep it if it has a feed to follow.
     if (m->reader->Wake() && m->feed != nullptr) {

@@ -160,6 +160,9 @@ class FeedReader {
   virtual bool Wake() = 0;
   // Hub thread, periodically: false once finished (the hub forgets it).
   virtual bool Alive() const = 0;
+  // Hub thread, after StopReaders: the server is going away; end now
+  // (telling the client where to resume). Must not block.
+  virtual void Stopping() = 0;
 };
 
 class FeedHub {
@@ -180,15 +183,19 @@ class FeedHub {
   // be null (an auction already over: one wake).
   void Add(std::shared_ptr<EventFeed> feed, std::shared_ptr<FeedReader> reader);
 
+  // Any thread: tells every reader the hub holds, and every one added from
+  // now on, that the server is stopping (FeedReader::Stopping).
+  void StopReaders();
+
   // Readers the hub holds now (hub thread's view; for tests).
   size_t readers_for_test() const { return reader_count_.load(std::memory_order_acquire); }
 
  private:
   struct Message {
     Message* next = nullptr;
-    bool add = false;  // Add, else FeedUpdated
+    enum class Kind { kFeedUpdated, kAdd, kStopReaders } kind = Kind::kFeedUpdated;
     std::shared_ptr<EventFeed> feed;
-    std::shared_ptr<FeedReader> reader;  // Add only
+    std::shared_ptr<FeedReader> reader;  // kAdd only
   };
   struct Readers {
     std::shared_ptr<EventFeed> feed;
@@ -213,6 +220,7 @@ class FeedHub {
   // Hub thread only.
   absl::flat_hash_map<const EventFeed*, Readers> by_feed_;
   size_t readers_ = 0;
+  bool stopping_readers_ = false;
   absl::Time next_sweep_ = absl::InfiniteFuture();
 };
 

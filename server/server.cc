@@ -301,8 +301,10 @@ void GavelServer::Shutdown() {
     return;
   }
   if (auto* health = impl_->server->GetHealthCheckService()) health->SetServingStatus(false);
-  // In-flight unary calls complete on their shards; watch streams that are
-  // still open after the grace period are cancelled.
+  // Watch streams end now, each told where to resume; in-flight unary calls
+  // complete on their shards; streams still open after the grace period are
+  // cancelled.
+  impl_->runtime->feed_hub().StopReaders();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (impl_->pipeline && impl_->runtime->journaled()) {
     // While the shards still run, give the writer a moment to commit what is

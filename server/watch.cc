@@ -24,6 +24,11 @@ bool WatchReactor::Wake() {
   return true;
 }
 
+void WatchReactor::Stopping() {
+  stopping_.store(true, std::memory_order_seq_cst);
+  TryWrite();
+}
+
 void WatchReactor::FinishWith(grpc::Status status) {
   // The first reason wins: claiming first makes the write of
   // finish_status_ exclusive; the release store then publishes it.
@@ -51,6 +56,13 @@ void WatchReactor::WriteNext() {
     const EventFeed* waiting_on = nullptr;
     uint64_t cursor = 0;
     const bool subscribed = subscribed_.load(std::memory_order_acquire);
+    if (stopping_.load(std::memory_order_acquire)) {
+      return End(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          subscribed ? absl::StrCat("the server is shutting down; reconnect with from_sequence=",
+                                    subscription_.resume_from(), " to resume")
+                     : std::string("the server is shutting down")));
+    }
     if (subscribed) {
       AuctionEvent event;
       switch (subscription_.Poll(&event)) {
@@ -77,6 +89,7 @@ void WatchReactor::WriteNext() {
     // must not be stranded.
     const bool again = token_.ReleaseThenRecheck([&] {
       return cancelled_.load(std::memory_order_acquire) ||
+             stopping_.load(std::memory_order_acquire) ||
              finish_requested_.load(std::memory_order_acquire) ||
              (!subscribed && subscribed_.load(std::memory_order_acquire)) ||
              (waiting_on != nullptr && waiting_on->published() > cursor);

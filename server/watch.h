@@ -49,6 +49,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>, pu
   // The hub's thread.
   bool Wake() override;
   bool Alive() const override { return !token_.done(); }
+  // Ends the stream with UNAVAILABLE and the sequence to resume from.
+  void Stopping() override;
 
   // gRPC.
   void OnWriteDone(bool ok) override;
@@ -70,6 +72,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>, pu
   std::atomic<bool> finish_claimed_{false};
   std::atomic<bool> finish_requested_{false};
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> stopping_{false};
   Subscription subscription_;   // see the invariants above
   grpc::Status finish_status_;  // written before finish_requested_ (release)
   v1::AuctionEvent message_;    // token holder only; alive during the write

@@ -180,7 +180,12 @@ class CountingReader final : public FeedReader {
     return !finished_.load(std::memory_order_acquire);
   }
   bool Alive() const override { return !finished_.load(std::memory_order_acquire); }
+  void Stopping() override {
+    stopped_.fetch_add(1, std::memory_order_relaxed);
+    Finish();
+  }
   void Finish() { finished_.store(true, std::memory_order_release); }
+  int stopped() const { return stopped_.load(std::memory_order_relaxed); }
   uint64_t seen() const { return seen_.load(std::memory_order_acquire); }
   uint64_t wakes() const { return wakes_.load(std::memory_order_relaxed); }
   bool bad() const { return bad_.load(); }
@@ -192,6 +197,7 @@ class CountingReader final : public FeedReader {
   std::atomic<uint64_t> wakes_{0};
   std::atomic<bool> finished_{false};
   std::atomic<bool> bad_{false};
+  std::atomic<int> stopped_{0};
 };
 
 // What the shard does after each event.
@@ -289,6 +295,28 @@ TEST(FeedHubTest, NullReadersAndFeedsAreIgnored) {
   // The hub publishes its count after each batch, so wait for both.
   ASSERT_TRUE(WaitFor([&] { return r->seen() == 1 && hub.readers_for_test() == 1; }));
   hub.Stop();
+}
+
+// At shutdown every reader the hub holds is told once, and so is every
+// reader added afterwards (a subscription that was still on its way).
+TEST(FeedHubTest, StopReadersTellsEveryHeldReaderAndEveryLaterOne) {
+  FeedHub hub;
+  hub.Start();
+  auto feed = std::make_shared<EventFeed>(4);
+  auto a = std::make_shared<CountingReader>(feed);
+  auto b = std::make_shared<CountingReader>(feed);
+  hub.Add(feed, a);
+  hub.Add(feed, b);
+  ASSERT_TRUE(WaitFor([&] { return hub.readers_for_test() == 2; }));
+  hub.StopReaders();
+  ASSERT_TRUE(WaitFor([&] { return a->stopped() == 1 && b->stopped() == 1; }));
+  auto late = std::make_shared<CountingReader>(feed);
+  hub.Add(feed, late);
+  ASSERT_TRUE(WaitFor([&] { return late->stopped() == 1; }));
+  EXPECT_EQ(late->wakes(), 0u);  // not started, only told to stop
+  hub.Stop();
+  EXPECT_EQ(a->stopped(), 1);
+  EXPECT_EQ(b->stopped(), 1);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/clock.h"
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -360,5 +361,34 @@ TEST_F(WatchTest, WatchersComingAndGoingWhileBidsArriveAllEndAndAreForgotten) {
   EXPECT_TRUE(reader->Finish().ok());
 }
 
+// A server going down ends its watch streams itself, each with UNAVAILABLE
+// and the sequence to come back with, rather than leaving them to be cut by
+// the transport.
+TEST_F(WatchTest, ShutdownEndsWatchersWithTheSequenceToResumeFrom) {
+  const std::string id = CreateAuction();
+  Bids(id, 3);
+  v1::WatchAuctionRequest req;
+  req.set_auction_id(id);
+  req.set_from_sequence(1);
+  grpc::ClientContext ctx;
+  Auth(&ctx, "dave-token");
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stub = v1::AuctionService::NewStub(channel_);
+  auto reader = stub->WatchAuction(&ctx, req);
+  v1::AuctionEvent e;
+  uint64_t last = 0;
+  for (int i = 0; i < 4; ++i) {  // OPEN and the three bids
+    ASSERT_TRUE(reader->Read(&e));
+    last = e.sequence();
+  }
+  server_->Shutdown();
+  EXPECT_FALSE(reader->Read(&e));
+  const grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+  EXPECT_NE(st.error_message().find(absl::StrCat("from_sequence=", last + 1)), std::string::npos)
+      << st.error_message();
+}
+
 }  // namespace
 }  // namespace gavel
+

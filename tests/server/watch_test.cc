@@ -391,4 +391,3 @@ TEST_F(WatchTest, ShutdownEndsWatchersWithTheSequenceToResumeFrom) {
 
 }  // namespace
 }  // namespace gavel
-

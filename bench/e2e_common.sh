@@ -1,5 +1,18 @@
 # Shared by bench/run_e2e.sh and bench/run_watch.sh (sourced, not run).
 
+# require_binaries SCRIPT BUILD_DIR PATH...: exits 2, saying how to build
+# them, unless every PATH is an executable.
+require_binaries() {
+  local script="$1" build="$2" b
+  shift 2
+  for b in "$@"; do
+    [[ -x "$b" ]] || {
+      echo "$script: $b is missing; build it: ninja -C $build $(for x in "$@"; do basename "$x"; done | tr '\n' ' ')" >&2
+      exit 2
+    }
+  done
+}
+
 stop_pid() {
   local pid="$1"
   [[ -n "$pid" ]] || return 0

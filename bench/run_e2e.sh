@@ -37,15 +37,10 @@ SHARD_SPIN=${SHARD_SPIN:-}
 SERVER_BIN="$BUILD/server/gavel-server"
 LOAD_BIN="$BUILD/bench/gavel-load"
 BASE_BIN="$BUILD/bench/grpc_baseline"
-for b in "$SERVER_BIN" "$LOAD_BIN" "$BASE_BIN"; do
-  [[ -x "$b" ]] || {
-    echo "run_e2e: $b is missing; build it: ninja -C $BUILD gavel-server gavel-load grpc_baseline" >&2
-    exit 2
-  }
-done
 
 # shellcheck source=bench/e2e_common.sh
 source "$ROOT/bench/e2e_common.sh"
+require_binaries run_e2e "$BUILD" "$SERVER_BIN" "$LOAD_BIN" "$BASE_BIN"
 
 WORK=$(mktemp -d /tmp/gavel-e2e.XXXXXX)
 SERVER_PID=""

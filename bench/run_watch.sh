@@ -22,15 +22,10 @@ BUILD=${1:-$ROOT/build/h-bench}
 DURATION=${DURATION:-4}
 SERVER_BIN="$BUILD/server/gavel-server"
 LOAD_BIN="$BUILD/bench/gavel-load"
-for b in "$SERVER_BIN" "$LOAD_BIN"; do
-  [[ -x "$b" ]] || {
-    echo "run_watch: $b is missing; build it: ninja -C $BUILD gavel-server gavel-load" >&2
-    exit 2
-  }
-done
 
 # shellcheck source=bench/e2e_common.sh
 source "$ROOT/bench/e2e_common.sh"
+require_binaries run_watch "$BUILD" "$SERVER_BIN" "$LOAD_BIN"
 
 WORK=$(mktemp -d /tmp/gavel-watch.XXXXXX)
 SERVER_PID=""

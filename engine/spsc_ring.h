@@ -8,13 +8,12 @@
 //   frees the slot with a release store of `head_`, which the producer loads
 //   with acquire before reusing it.
 // - "One at a time" may be different threads over time if the hand-over
-//   itself is an acquire/release pair (the watch stream hands the consumer
-//   role over through its state word; see server/watch.cc).
+//   itself is an acquire/release pair. (Its users, the shard's rings to and
+//   from its sync thread, each have one fixed producer and consumer.)
 // - Slots are constructed on the producer's first lap (placement new before
-//   the release of `tail_`), not up front: a watcher's ring of 4096 events
-//   (about 512 KiB) costs nothing until events arrive, and the shard that
-//   subscribes a watcher does not construct them all. Slot i is constructed
-//   once tail_ > i, so the destructor destroys min(tail_, capacity) slots.
+//   the release of `tail_`), not up front: a ring costs no construction
+//   until it is used, however large. Slot i is constructed once tail_ > i,
+//   so the destructor destroys min(tail_, capacity) slots.
 #ifndef GAVEL_ENGINE_SPSC_RING_H_
 #define GAVEL_ENGINE_SPSC_RING_H_
 

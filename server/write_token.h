@@ -3,8 +3,8 @@
 // only the thread holding the token may call StartWrite or Finish.
 //
 // Thread safety / invariants:
-// - Any thread that has just published work for the stream (an event
-//   queued, an answer ready, a finish or cancel flag) calls TryAcquire; on
+// - Any thread that has just published work for the stream (an event in
+//   the feed, an answer ready, a finish or cancel flag) calls TryAcquire; on
 //   true it holds the token and writes.
 // - The holder, finding nothing more to write, calls ReleaseThenRecheck
 //   with a predicate that looks for published work; it stays the holder

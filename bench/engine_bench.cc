@@ -337,8 +337,7 @@ void PrefaultOnThisThread() {
   const char* env = std::getenv("GAVEL_BENCH_PREFAULT_MB");
   if (env == nullptr) return;
   const size_t mib = std::strtoul(env, nullptr, 10);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  gavel::RetainFreedMemory(std::numeric_limits<int>::max()).IgnoreError();  // trimming off
   constexpr size_t kChunk = 8 << 20;  // below the mmap threshold: from this thread's arena
   std::vector<char*> chunks;
   for (size_t done = 0; done < (mib << 20); done += kChunk) {
@@ -910,16 +909,14 @@ BENCHMARK(BM_MemoryPerRestingOrder)->Iterations(1)->Unit(benchmark::kMillisecond
 // GAVEL_HUGE_PAGES for --huge_pages.
 int main(int argc, char** argv) {
   const char* env = std::getenv("GAVEL_MALLOC_RETAIN_MB");
-  const size_t retain = env != nullptr ? static_cast<size_t>(std::strtoull(env, nullptr, 10)) << 20
-                                       : gavel::kDefaultMallocRetainBytes;
-  if (absl::Status s = gavel::RetainFreedMemory(retain); !s.ok()) {
+  const char* huge = std::getenv("GAVEL_HUGE_PAGES");  // default on; 0 for the A/B
+  if (absl::Status s = gavel::ConfigureHeap(
+          env != nullptr ? std::strtoull(env, nullptr, 10) : gavel::kDefaultMallocRetainBytes >> 20,
+          huge == nullptr || std::strcmp(huge, "0") != 0);
+      !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 2;
   }
-  // As gavel-server's --huge_pages (default on); GAVEL_HUGE_PAGES=0 for the
-  // A/B.
-  const char* huge = std::getenv("GAVEL_HUGE_PAGES");
-  gavel::SetHugePagesForLargeArrays(huge == nullptr || std::strcmp(huge, "0") != 0);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

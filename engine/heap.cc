@@ -127,4 +127,9 @@ absl::Status RetainFreedMemory(size_t retain_bytes) {
   return absl::OkStatus();
 }
 
+absl::Status ConfigureHeap(uint64_t retain_mb, bool huge_pages) {
+  SetHugePagesForLargeArrays(huge_pages);
+  return RetainFreedMemory(std::min<uint64_t>(retain_mb, uint64_t{1} << 20) << 20);
+}
+
 }  // namespace gavel

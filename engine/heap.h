@@ -80,6 +80,12 @@ struct ArrayAllocator {
 // Under a sanitizer (its own allocator) it does nothing.
 absl::Status RetainFreedMemory(size_t retain_bytes);
 
+// What gavel-server's --malloc_retain_mb and --huge_pages set (and
+// engine_bench's GAVEL_MALLOC_RETAIN_MB and GAVEL_HUGE_PAGES):
+// RetainFreedMemory(retain_mb MiB, clamped to 1 TiB before the shift;
+// malloc's own limit is 2 GiB) and SetHugePagesForLargeArrays(huge_pages).
+absl::Status ConfigureHeap(uint64_t retain_mb, bool huge_pages);
+
 }  // namespace gavel
 
 #endif  // GAVEL_ENGINE_HEAP_H_

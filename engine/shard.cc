@@ -593,16 +593,17 @@ void Shard::OnEvent(const AuctionEvent& event) {
     auto it = feeds_.find(event.auction_id);
     if (it != feeds_.end()) {
       const bool last = event.kind == AuctionEvent::Kind::kClosed;
-      if (it->second.use_count() == 1 && !last) {
+      std::shared_ptr<EventFeed>& feed = it->second;
+      if (feed.use_count() == 1 && !last) {
         // Nobody reads it any more (only this shard can hand it out).
         feeds_.erase(it);
       } else {
-        std::shared_ptr<EventFeed> feed = last ? std::move(it->second) : it->second;
-        if (last) feeds_.erase(it);
         feed->Publish(event);
+        // A reference is copied only for a hand-over to the hub.
         if (options_.feed_hub != nullptr && feed->ClaimNotify()) {
-          options_.feed_hub->FeedUpdated(std::move(feed));
+          options_.feed_hub->FeedUpdated(last ? std::move(feed) : feed);
         }
+        if (last) feeds_.erase(it);
       }
     }
   }

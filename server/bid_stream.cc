@@ -82,8 +82,9 @@ void BidStreamReactor::Submit(uint64_t n) {
 }
 
 void BidStreamReactor::Complete(uint64_t n) {
-  // Published before TryWrite; the token orders the two (server/write_token.h).
-  slots_[n % kWindow].ready.store(true, std::memory_order_seq_cst);
+  // Published before TryWrite, whose seq_cst fence orders the two
+  // (server/write_token.h): release is enough here.
+  slots_[n % kWindow].ready.store(true, std::memory_order_release);
   TryWrite();
 }
 
@@ -137,7 +138,7 @@ void BidStreamReactor::OnWriteDone(bool ok) {
   if (!ok) return FinishWith(grpc::Status::CANCELLED);
   const uint64_t w = written_.load(std::memory_order_relaxed);
   slots_[w % kWindow].ready.store(false, std::memory_order_relaxed);
-  written_.store(w + 1, std::memory_order_seq_cst);
+  written_.store(w + 1, std::memory_order_release);  // the token holder's; re-checks acquire it
   // Give the slot back; a parked reader (-1) takes it at once.
   if (credits_.fetch_add(1, std::memory_order_acq_rel) == -1) StartRead(&incoming_);
   WriteNext();

@@ -79,13 +79,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // (Clamped to 1 TiB before the shift; malloc's own limit is 2 GiB.)
-  const uint64_t retain_mb = std::min<uint64_t>(absl::GetFlag(FLAGS_malloc_retain_mb), 1 << 20);
-  if (absl::Status heap = gavel::RetainFreedMemory(retain_mb << 20); !heap.ok()) {
+  if (absl::Status heap = gavel::ConfigureHeap(absl::GetFlag(FLAGS_malloc_retain_mb),
+                                               absl::GetFlag(FLAGS_huge_pages));
+      !heap.ok()) {
     std::fprintf(stderr, "gavel-server: --malloc_retain_mb: %s\n", heap.ToString().c_str());
     return 2;
   }
-  gavel::SetHugePagesForLargeArrays(absl::GetFlag(FLAGS_huge_pages));
   if (!absl::GetFlag(FLAGS_mutex_deadlock_detection)) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }

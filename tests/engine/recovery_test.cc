@@ -166,7 +166,7 @@ class Generator {
                     : 1;
       if (a != nullptr && c.entry <= a->bids().size()) {
         // Mostly the owner, so that some cancels succeed.
-        if (rng_() % 4 != 0) c.who = TranslateBack(a->bids()[c.entry - 1].bidder);
+        if (rng_() % 4 != 0) c.who = TranslateBack(a->Entry(c.entry).bidder);
       }
       return c;
     }

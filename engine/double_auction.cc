@@ -148,10 +148,9 @@ std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry
   if (entry >= orders_.size() || !orders_[entry].accepted()) return std::nullopt;
   const OrderRecord& r = orders_[entry];
   const BidEntry& e = Entry(entry);
-  const OrderBook::Order* resting = book_.Find(entry);
-  return OrderStatus{
-      e.side,     e.amount_minor, e.quantity, r.traded, resting == nullptr ? 0 : resting->quantity,
-      r.cancelled};
+  const std::optional<OrderBook::Order> resting = book_.Find(entry);
+  return OrderStatus{e.side,   e.amount_minor, e.quantity, r.traded, resting ? resting->quantity : 0,
+                     r.cancelled};
 }
 
 // ---------------------------------------------------------------- continuous
@@ -162,8 +161,8 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
   const Side opposite = Opposite(bid.side);
   int64_t left = bid.quantity;
   while (left > 0) {
-    const OrderBook::Order* best = book_.Best(opposite);
-    if (best == nullptr || !Crosses(bid.side, bid.amount_minor, best->price_minor)) break;
+    const std::optional<OrderBook::Order> best = book_.Best(opposite);
+    if (!best || !Crosses(bid.side, bid.amount_minor, best->price_minor)) break;
     const uint32_t counter = best->entry;
     if (best->owner == bid.bidder) {
       // No self-trade: the owner's resting order goes, and matching goes on.
@@ -257,10 +256,9 @@ int64_t CallDoubleAuction::QuantityAtOrBetter(Side side, int64_t price) const {
 }
 
 CallDoubleAuction::Clearing CallDoubleAuction::ComputeClearing() {
-  const OrderBook::Order* best_buy = book_.Best(Side::kBuy);
-  const OrderBook::Order* best_sell = book_.Best(Side::kSell);
-  if (best_buy == nullptr || best_sell == nullptr ||
-      best_buy->price_minor < best_sell->price_minor) {
+  const std::optional<OrderBook::Order> best_buy = book_.Best(Side::kBuy);
+  const std::optional<OrderBook::Order> best_sell = book_.Best(Side::kSell);
+  if (!best_buy || !best_sell || best_buy->price_minor < best_sell->price_minor) {
     return {};  // nothing crosses: no volume at any price
   }
   buy_levels_.clear();

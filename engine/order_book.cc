@@ -36,13 +36,15 @@ std::vector<OrderBook::Level>::iterator OrderBook::LevelAt(Side side, int64_t pr
 }
 
 void OrderBook::Add(const Order& order) {
-  assert(order.entry != kNil && order.quantity > 0);
+  assert(order.entry != kNil && order.quantity > 0 && order.quantity <= kMaxQuantity);
   assert(order.side == Side::kBuy || order.side == Side::kSell);
   if (order.entry >= nodes_.size()) nodes_.resize(order.entry + 1);
   Node& node = nodes_[order.entry];
-  assert(!node.resting);
-  node.order = order;
-  node.resting = true;
+  assert(!node.resting());
+  node.price_minor = order.price_minor;
+  node.owner = order.owner;
+  node.quantity = static_cast<uint32_t>(order.quantity);
+  node.side = order.side;
   node.next = kNil;
 
   auto it = LevelAt(order.side, order.price_minor);
@@ -64,9 +66,10 @@ void OrderBook::Add(const Order& order) {
 
 void OrderBook::Unlink(uint32_t entry) {
   Node& node = nodes_[entry];
-  const Side side = node.order.side;
-  auto it = LevelAt(side, node.order.price_minor);
-  assert(it != LevelsOf(side).end() && it->price_minor == node.order.price_minor);
+  const Side side = node.side;
+  const int64_t quantity = node.quantity;
+  auto it = LevelAt(side, node.price_minor);
+  assert(it != LevelsOf(side).end() && it->price_minor == node.price_minor);
   if (node.prev != kNil) {
     nodes_[node.prev].next = node.next;
   } else {
@@ -78,46 +81,34 @@ void OrderBook::Unlink(uint32_t entry) {
     it->tail = node.prev;
   }
   node.prev = node.next = kNil;
-  node.resting = false;
-  it->quantity -= node.order.quantity;
+  node.quantity = 0;
+  it->quantity -= quantity;
   --it->orders;
   if (it->orders == 0) LevelsOf(side).erase(it);
   --resting_;
-  (side == Side::kBuy ? buy_depth_ : sell_depth_) -= node.order.quantity;
+  (side == Side::kBuy ? buy_depth_ : sell_depth_) -= quantity;
 }
 
 int64_t OrderBook::Remove(uint32_t entry) {
-  if (entry >= nodes_.size() || !nodes_[entry].resting) return 0;
-  const int64_t quantity = nodes_[entry].order.quantity;
+  if (entry >= nodes_.size() || !nodes_[entry].resting()) return 0;
+  const int64_t quantity = nodes_[entry].quantity;
   Unlink(entry);
   return quantity;
 }
 
 void OrderBook::Reduce(uint32_t entry, int64_t quantity) {
-  assert(entry < nodes_.size() && nodes_[entry].resting);
+  assert(entry < nodes_.size() && nodes_[entry].resting());
   Node& node = nodes_[entry];
-  assert(quantity > 0 && quantity <= node.order.quantity);
-  if (quantity == node.order.quantity) {
+  assert(quantity > 0 && quantity <= node.quantity);
+  if (quantity == node.quantity) {
     Unlink(entry);
-    node.order.quantity = 0;
     return;
   }
   // A partial trade keeps the order's place in its queue.
-  auto it = LevelAt(node.order.side, node.order.price_minor);
+  auto it = LevelAt(node.side, node.price_minor);
   it->quantity -= quantity;
-  node.order.quantity -= quantity;
-  (node.order.side == Side::kBuy ? buy_depth_ : sell_depth_) -= quantity;
-}
-
-const OrderBook::Order* OrderBook::Find(uint32_t entry) const {
-  if (entry >= nodes_.size() || !nodes_[entry].resting) return nullptr;
-  return &nodes_[entry].order;
-}
-
-const OrderBook::Order* OrderBook::Best(Side side) const {
-  const std::vector<Level>& levels = LevelsOf(side);
-  if (levels.empty()) return nullptr;
-  return &nodes_[levels.back().head].order;
+  node.quantity -= static_cast<uint32_t>(quantity);
+  (node.side == Side::kBuy ? buy_depth_ : sell_depth_) -= quantity;
 }
 
 void OrderBook::Levels(Side side, size_t max_levels, std::vector<BookLevel>* out) const {

@@ -10,7 +10,9 @@
 // their level's queue by index (an intrusive list); each side's levels are a
 // vector sorted worst to best, so the best level is the last one and taking
 // it away is a pop_back. Once the vectors have grown to the auction's size,
-// adding, trading and cancelling allocate nothing.
+// adding, trading and cancelling allocate nothing. A node is 24 bytes: its
+// entry is its index, and a node rests exactly while its quantity is not 0,
+// so neither is stored; the book hands out Orders by value.
 //
 // Thread safety: none; owned by one auction on one shard.
 #ifndef GAVEL_ENGINE_ORDER_BOOK_H_
@@ -18,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "engine/auction.h"
@@ -28,7 +31,7 @@ namespace gavel {
 
 class OrderBook {
  public:
-  // A resting order as the book holds it.
+  // A resting order.
   struct Order {
     uint32_t entry = 0;
     PrincipalId owner = kNoPrincipal;
@@ -41,7 +44,8 @@ class OrderBook {
   void Reserve(size_t entries, size_t levels);
 
   // Rests `order` behind the orders already at its price. REQUIRES: entry
-  // >= 1 and not resting; side BUY or SELL; price_minor > 0; quantity > 0.
+  // >= 1 and not resting; side BUY or SELL; price_minor > 0;
+  // 0 < quantity <= kMaxQuantity.
   void Add(const Order& order);
   // Takes order `entry` out of the book. Returns the quantity it still had,
   // 0 when it is not resting (traded, cancelled, or never added).
@@ -53,11 +57,18 @@ class OrderBook {
   template <typename F>
   void Clear(F&& f);
 
-  // The resting order `entry`, or nullptr. Valid until the book changes.
-  const Order* Find(uint32_t entry) const;
+  // The resting order `entry`, if it rests.
+  std::optional<Order> Find(uint32_t entry) const {
+    if (entry >= nodes_.size() || !nodes_[entry].resting()) return std::nullopt;
+    return OrderAt(entry);
+  }
   // The first order of `side` in priority (highest buy, lowest sell;
-  // earliest at that price), or nullptr. Valid until the book changes.
-  const Order* Best(Side side) const;
+  // earliest at that price), if there is one.
+  std::optional<Order> Best(Side side) const {
+    const std::vector<Level>& levels = LevelsOf(side);
+    if (levels.empty()) return std::nullopt;
+    return OrderAt(levels.back().head);
+  }
 
   // The levels of `side`, best first, at most `max_levels` of them,
   // appended to `out`.
@@ -71,6 +82,9 @@ class OrderBook {
   template <typename F>
   void ForEachOrder(Side side, F&& f) const;
 
+  // The most units one order may hold (RULES.md caps a quantity at 10^9).
+  static constexpr int64_t kMaxQuantity = (int64_t{1} << 30) - 1;
+
   size_t level_count(Side side) const { return LevelsOf(side).size(); }
   size_t order_count() const { return resting_; }
   // The side's total resting quantity.
@@ -82,11 +96,15 @@ class OrderBook {
   static constexpr int kNearTouchProbes = 8;
 
   struct Node {
-    Order order;
+    int64_t price_minor = 0;
     uint32_t prev = kNil;
     uint32_t next = kNil;
-    bool resting = false;
+    PrincipalId owner = kNoPrincipal;
+    uint32_t quantity : 30 = 0;  // what still rests; 0: not resting
+    Side side : 2 = Side::kNone;
+    bool resting() const { return quantity != 0; }
   };
+  static_assert(sizeof(Node) == 24);
   struct Level {
     int64_t price_minor = 0;
     int64_t quantity = 0;
@@ -101,8 +119,13 @@ class OrderBook {
   }
   // The level of `side` at `price`, or the position where it belongs.
   std::vector<Level>::iterator LevelAt(Side side, int64_t price);
-  // Unlinks a resting node and drops its level when that empties.
+  // Unlinks a resting node, drops its level when that empties and sets its
+  // quantity to 0 (not resting).
   void Unlink(uint32_t entry);
+  Order OrderAt(uint32_t entry) const {
+    const Node& n = nodes_[entry];
+    return Order{entry, n.owner, n.side, n.price_minor, n.quantity};
+  }
 
   std::vector<Node, ArrayAllocator<Node>> nodes_;  // by entry; nodes_[0] unused
   std::vector<Level> buys_;   // ascending price: the best (highest) last
@@ -118,9 +141,13 @@ void OrderBook::Clear(F&& f) {
   for (Side side : {Side::kBuy, Side::kSell}) {
     std::vector<Level>& levels = LevelsOf(side);
     for (auto it = levels.rbegin(); it != levels.rend(); ++it) {
-      for (uint32_t e = it->head; e != kNil; e = nodes_[e].next) {
-        nodes_[e].resting = false;
-        f(static_cast<const Order&>(nodes_[e].order));
+      for (uint32_t e = it->head; e != kNil;) {
+        const Order order = OrderAt(e);
+        Node& node = nodes_[e];
+        e = node.next;
+        node.prev = node.next = kNil;
+        node.quantity = 0;
+        f(order);
       }
     }
     levels.clear();
@@ -143,7 +170,7 @@ void OrderBook::ForEachOrder(Side side, F&& f) const {
   const std::vector<Level>& levels = LevelsOf(side);
   for (auto it = levels.rbegin(); it != levels.rend(); ++it) {
     for (uint32_t e = it->head; e != kNil; e = nodes_[e].next) {
-      if (!f(nodes_[e].order)) return;
+      if (!f(OrderAt(e))) return;
     }
   }
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -148,7 +149,7 @@ TEST(OrderBookTest, LevelsAreFifoQueuesBestFirst) {
   book.Add({3, kCarol, kSell, 101, 4});
   book.Add({4, kDave, kBuy, 99, 7});
   book.Add({5, kErin, kBuy, 100, 1});
-  ASSERT_NE(book.Best(kSell), nullptr);
+  ASSERT_TRUE(book.Best(kSell).has_value());
   EXPECT_EQ(book.Best(kSell)->entry, 2u);  // lowest price, then earliest
   EXPECT_EQ(book.Best(kBuy)->entry, 5u);   // highest price
   std::vector<uint32_t> sells;
@@ -237,7 +238,7 @@ TEST(OrderBookTest, RemoveFromTheMiddleKeepsTheQueueAndDropsEmptyLevels) {
   EXPECT_EQ(book.Remove(4), 4);
   EXPECT_EQ(book.level_count(kBuy), 1u);
   book.Reduce(1, 1);  // fully traded: leaves the book
-  EXPECT_EQ(book.Find(1), nullptr);
+  EXPECT_FALSE(book.Find(1).has_value());
   EXPECT_EQ(book.Best(kBuy)->entry, 3u);
   book.Reduce(3, 2);  // partly traded: keeps its place
   EXPECT_EQ(book.Best(kBuy)->quantity, 1);
@@ -247,8 +248,45 @@ TEST(OrderBookTest, RemoveFromTheMiddleKeepsTheQueueAndDropsEmptyLevels) {
   book.Clear([&](const OrderBook::Order& o) { cleared += o.quantity; });
   EXPECT_EQ(cleared, 10);
   EXPECT_EQ(book.order_count(), 0u);
-  EXPECT_EQ(book.Best(kBuy), nullptr);
+  EXPECT_FALSE(book.Best(kBuy).has_value());
   EXPECT_EQ(book.Depth(kBuy), 0);
+}
+
+// A node packs the quantity into 30 bits beside the side: the largest order
+// PlaceBid accepts (10^9 units) and both sides must come back whole, and a
+// cleared book must take the same entries again.
+TEST(OrderBookTest, OrdersComeBackWholeAtTheLargestQuantity) {
+  static_assert(OrderBook::kMaxQuantity >= 1'000'000'000);
+  OrderBook book;
+  constexpr int64_t kMost = 1'000'000'000;
+  book.Add({1, kAlice, kBuy, 100, kMost});
+  book.Add({2, kBob, kSell, std::numeric_limits<int64_t>::max() / 4, kMost - 1});
+  const std::optional<OrderBook::Order> buy = book.Find(1);
+  ASSERT_TRUE(buy.has_value());
+  EXPECT_EQ(buy->entry, 1u);
+  EXPECT_EQ(buy->owner, kAlice);
+  EXPECT_EQ(buy->side, kBuy);
+  EXPECT_EQ(buy->price_minor, 100);
+  EXPECT_EQ(buy->quantity, kMost);
+  const std::optional<OrderBook::Order> sell = book.Best(kSell);
+  ASSERT_TRUE(sell.has_value());
+  EXPECT_EQ(sell->owner, kBob);
+  EXPECT_EQ(sell->side, kSell);
+  EXPECT_EQ(sell->price_minor, std::numeric_limits<int64_t>::max() / 4);
+  EXPECT_EQ(sell->quantity, kMost - 1);
+  EXPECT_EQ(book.Depth(kBuy) + book.Depth(kSell), 2 * kMost - 1);
+  book.Reduce(1, kMost - 1);
+  EXPECT_EQ(book.Find(1)->quantity, 1);
+  int64_t cleared = 0;
+  book.Clear([&](const OrderBook::Order& o) { cleared += o.quantity; });
+  EXPECT_EQ(cleared, kMost);
+  EXPECT_FALSE(book.Find(1).has_value());
+  EXPECT_FALSE(book.Find(2).has_value());
+  EXPECT_EQ(book.Remove(2), 0);
+  book.Add({2, kCarol, kBuy, 7, 3});  // a cleared node is free again
+  EXPECT_EQ(book.Best(kBuy)->owner, kCarol);
+  EXPECT_EQ(book.Best(kBuy)->quantity, 3);
+  EXPECT_FALSE(book.Best(kSell).has_value());
 }
 
 // ---------------------------------------------------------------------------

@@ -78,64 +78,47 @@ DoubleAuction::DoubleAuction(AuctionId id, PrincipalId seller, AuctionSpec spec,
                              absl::Time created_at)
     : Auction(id, seller, std::move(spec), created_at) {
   book_.Reserve(kInitialOrders, kInitialOrders);
-  orders_.reserve(kInitialOrders + 1);
-  fills_.reserve(kInitialOrders);
+  accounts_.reserve(kInitialOrders + 1);
   trades_.reserve(kInitialOrders);
 }
 
-DoubleAuction::OrderRecord& DoubleAuction::OpenAccount(const BidInput& bid) {
+void DoubleAuction::OpenAccount(const BidInput& bid) {
   assert(bid.side == Side::kBuy || bid.side == Side::kSell);
-  if (bid.entry >= orders_.size()) orders_.resize(bid.entry + 1);
   assert(bid.bidder != kNoPrincipal);  // an owner marks the order accepted
-  OrderRecord& r = orders_[bid.entry];
-  r = OrderRecord{};
-  r.owner = bid.bidder;
-  r.fills_begin = static_cast<uint32_t>(fills_.size());
-  return r;
+  if (bid.entry >= accounts_.size()) accounts_.resize(bid.entry + 1);
+  accounts_[bid.entry] = {bid.bidder, 0};
 }
 
 CloseOutcome::TradeAward DoubleAuction::Trade(uint32_t buy_entry, uint32_t sell_entry,
                                               int64_t price, int64_t quantity) {
   // At most 10^9 units an order: the counts stay within 32 bits.
-  orders_[buy_entry].traded += static_cast<uint32_t>(quantity);
-  orders_[sell_entry].traded += static_cast<uint32_t>(quantity);
-  trades_.push_back({buy_entry, sell_entry, orders_[buy_entry].owner, orders_[sell_entry].owner,
-                     price, quantity});
+  Account& buy = accounts_[buy_entry];
+  Account& sell = accounts_[sell_entry];
+  buy.traded += static_cast<uint32_t>(quantity);
+  sell.traded += static_cast<uint32_t>(quantity);
+  trades_.push_back({buy_entry, sell_entry, buy.owner, sell.owner, price, quantity});
   return trades_.back();
 }
 
-int64_t DoubleAuction::CancelResting(uint32_t entry) {
-  const int64_t cancelled = book_.Remove(entry);
-  orders_[entry].cancelled += static_cast<uint32_t>(cancelled);
-  return cancelled;
-}
+int64_t DoubleAuction::CancelResting(uint32_t entry) { return book_.Remove(entry); }
 
 void DoubleAuction::CancelAll() {
-  book_.Clear([this](const OrderBook::Order& o) {
-    orders_[o.entry].cancelled += static_cast<uint32_t>(o.quantity);
-  });
+  book_.Clear([](const OrderBook::Order&) {});
 }
 
 absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t entry,
                                                    std::vector<AuctionEvent>* events) {
-  if (entry >= orders_.size() || !orders_[entry].accepted()) {
+  if (!Accepted(entry)) {
     return absl::NotFoundError(absl::StrCat("bid ", FormatBidId(id(), entry),
                                             " is not an accepted order; nothing to cancel"));
   }
-  if (orders_[entry].owner != owner) {
+  if (accounts_[entry].owner != owner) {
     return absl::PermissionDeniedError(
         absl::StrCat("bid ", FormatBidId(id(), entry), " is not yours to cancel"));
   }
   const int64_t cancelled = CancelResting(entry);
   if (cancelled > 0) BookChanged(events);
   return cancelled;
-}
-
-void DoubleAuction::FillsOf(uint32_t entry, std::vector<Fill>* out) const {
-  if (entry >= orders_.size()) return;
-  const OrderRecord& r = orders_[entry];
-  out->insert(out->end(), fills_.begin() + r.fills_begin,
-              fills_.begin() + r.fills_begin + r.fills_count);
 }
 
 void DoubleAuction::FillView(AuctionView* view, bool /*public_view*/) const {
@@ -145,12 +128,13 @@ void DoubleAuction::FillView(AuctionView* view, bool /*public_view*/) const {
 }
 
 std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry) const {
-  if (entry >= orders_.size() || !orders_[entry].accepted()) return std::nullopt;
-  const OrderRecord& r = orders_[entry];
+  if (!Accepted(entry)) return std::nullopt;
   const BidEntry& e = Entry(entry);
-  const std::optional<OrderBook::Order> resting = book_.Find(entry);
-  return OrderStatus{e.side,   e.amount_minor, e.quantity, r.traded, resting ? resting->quantity : 0,
-                     r.cancelled};
+  const std::optional<OrderBook::Order> in_book = book_.Find(entry);
+  const int64_t traded = accounts_[entry].traded;
+  const int64_t resting = in_book ? in_book->quantity : 0;
+  return OrderStatus{e.side, e.amount_minor, e.quantity, traded, resting,
+                     int64_t{e.quantity} - traded - resting};
 }
 
 // ---------------------------------------------------------------- continuous
@@ -159,6 +143,7 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
   BidDecision d;
   OpenAccount(bid);
   const Side opposite = Opposite(bid.side);
+  const bool buying = bid.side == Side::kBuy;
   int64_t left = bid.quantity;
   while (left > 0) {
     const std::optional<OrderBook::Order> best = book_.Best(opposite);
@@ -173,9 +158,8 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
     const int64_t quantity = std::min(left, best->quantity);
     book_.Reduce(counter, quantity);
     left -= quantity;
-    const bool buying = bid.side == Side::kBuy;
     Trade(buying ? bid.entry : counter, buying ? counter : bid.entry, price, quantity);
-    fills_.push_back({counter, price, quantity});
+    d.fills.push_back({counter, price, quantity});
     last_price_ = price;
 
     AuctionEvent e;
@@ -186,18 +170,26 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
     e.counter_entry = counter;  // the engine adds buyer and seller (Auction::CompleteTrade)
     events->push_back(std::move(e));
   }
-  OrderRecord& r = Record(bid.entry);
-  r.fills_count = static_cast<uint32_t>(fills_.size()) - r.fills_begin;
-  if (left > 0) {
-    if (bid.immediate_or_cancel) {
-      r.cancelled += static_cast<uint32_t>(left);
-    } else {
-      book_.Add({bid.entry, bid.bidder, bid.side, bid.amount_minor, left});
-    }
+  // What is left rests, or (immediate-or-cancel) is cancelled: not traded
+  // and not in the book.
+  if (left > 0 && !bid.immediate_or_cancel) {
+    book_.Add({bid.entry, bid.bidder, bid.side, bid.amount_minor, left});
   }
-  d.fills.assign(fills_.begin() + r.fills_begin, fills_.end());
   d.leading = left == 0;
   return d;
+}
+
+void ContinuousDoubleAuction::FillsOf(uint32_t entry, std::vector<Fill>* out) const {
+  // trades_ is sorted by the arriving order's entry, the later of the two.
+  auto arrived = [](const CloseOutcome::TradeAward& t) {
+    return std::max(t.buy_entry, t.sell_entry);
+  };
+  auto it = std::partition_point(trades_.begin(), trades_.end(),
+                                 [&](const CloseOutcome::TradeAward& t) { return arrived(t) < entry; });
+  for (; it != trades_.end() && arrived(*it) == entry; ++it) {
+    out->push_back({it->buy_entry == entry ? it->sell_entry : it->buy_entry, it->price_minor,
+                    it->quantity});
+  }
 }
 
 CloseOutcome ContinuousDoubleAuction::Close(absl::Time /*at*/) {

@@ -45,7 +45,6 @@ class DoubleAuction : public Auction {
   // is not an accepted order; PermissionDenied when it is another owner's.
   absl::StatusOr<int64_t> CancelOrder(PrincipalId owner, uint32_t entry,
                                       std::vector<AuctionEvent>* events) override;
-  void FillsOf(uint32_t entry, std::vector<Fill>* out) const override;
   void FillView(AuctionView* view, bool public_view) const override;
   // No reserve, no minimum bid and no lot of the lister's in a double
   // auction: every order brings its own price and quantity.
@@ -62,26 +61,8 @@ class DoubleAuction : public Auction {
   const std::vector<CloseOutcome::TradeAward>& trades() const { return trades_; }
 
  protected:
-  // The account of an order beside its bid log entry, which holds its side,
-  // limit and quantity (not stored twice; StatusOf reads them there), and
-  // the book, which holds what still rests. 20 bytes an order: an order has
-  // at most 10^9 units. The owner is kept here too, so that matching and
-  // cancelling never reach into the bid log.
-  struct OrderRecord {
-    PrincipalId owner = kNoPrincipal;
-    uint32_t traded = 0;
-    uint32_t cancelled = 0;  // by the owner, immediate-or-cancel, no-self-trade or the close
-    uint32_t fills_begin = 0;     // this order's fills on arrival: fills_[begin, begin + count)
-    uint32_t fills_count = 0;
-    // An accepted order of this auction (only OpenAccount sets an owner).
-    bool accepted() const { return owner != kNoPrincipal; }
-  };
-  static_assert(sizeof(OrderRecord) == 20);
-
-
   // Opens the account of an accepted order (before it trades or rests).
-  OrderRecord& OpenAccount(const BidInput& bid);
-  OrderRecord& Record(uint32_t entry) { return orders_[entry]; }
+  void OpenAccount(const BidInput& bid);
   // Records a trade of `quantity` at `price` between two orders.
   CloseOutcome::TradeAward Trade(uint32_t buy_entry, uint32_t sell_entry, int64_t price,
                                  int64_t quantity);
@@ -92,15 +73,31 @@ class DoubleAuction : public Auction {
   // The book changed without a trade (a cancel); a format that publishes
   // something about its book adds events here.
   virtual void BookChanged(std::vector<AuctionEvent>* /*events*/) {}
+  // Whether `entry` is an accepted order of this auction.
+  bool Accepted(uint32_t entry) const {
+    return entry < accounts_.size() && accounts_[entry].owner != kNoPrincipal;
+  }
 
   OrderBook book_;
-  std::vector<Fill, ArrayAllocator<Fill>> fills_;
+  // Every trade so far, in execution order. In DOUBLE_CONTINUOUS each is
+  // also the incoming order's fill on arrival (its entry is the later of
+  // the two), so they are sorted by that order's entry: FillsOf finds an
+  // order's fills there rather than in a copy.
   std::vector<CloseOutcome::TradeAward> trades_;
 
  private:
-  std::vector<OrderRecord, ArrayAllocator<OrderRecord>> orders_;  // by entry; accepted orders have an owner
+  // An order's account, by entry, in 8 bytes: what neither its bid log
+  // entry (side, limit, quantity) nor the book (what rests) holds. What was
+  // cancelled (by the owner, immediate-or-cancel, no-self-trade or the
+  // close) is the rest: quantity - traded - resting. The owner is here too
+  // (as in the log), so that cancelling never reaches into the bid log.
+  struct Account {
+    PrincipalId owner = kNoPrincipal;  // kNoPrincipal: not an accepted order
+    uint32_t traded = 0;               // at most 10^9 units an order
+  };
+  static_assert(sizeof(Account) == 8);
+  std::vector<Account, ArrayAllocator<Account>> accounts_;
 };
-
 // DOUBLE_CONTINUOUS: an incoming order trades at once against the best
 // opposite orders while the prices cross, each trade at the resting order's
 // price; what is left rests (or, immediate-or-cancel, is cancelled).
@@ -114,6 +111,9 @@ class ContinuousDoubleAuction final : public DoubleAuction {
   CloseOutcome Close(absl::Time at) override;
   // The last trade's price; 0 before the first trade.
   int64_t CurrentPrice() const override { return last_price_; }
+  // The trades the order made on arrival (the later order of a trade is the
+  // one that arrived).
+  void FillsOf(uint32_t entry, std::vector<Fill>* out) const override;
   // Every fill on arrival is a trade.
   void TradesOf(uint32_t entry, std::vector<Fill>* out) const override { FillsOf(entry, out); }
 

@@ -364,7 +364,9 @@ BidResult Engine::ResultFor(const Auction& a, uint32_t entry, bool replayed) con
   r.minimum_minor = e.minimum_minor();
   r.sequence = e.sequence;
   r.replayed = replayed;
-  a.FillsOf(entry, &r.fills);
+  // A new bid's caller moves in the fills the format just returned, rather
+  // than have the format look them up.
+  if (replayed) a.FillsOf(entry, &r.fills);
   return r;
 }
 
@@ -536,6 +538,7 @@ BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
     }
   }
   BidResult result = ResultFor(a, entry, /*replayed=*/false);
+  result.fills = std::move(d.fills);
   if (d.close_now) CloseAuction(a, now);
   return result;
 }

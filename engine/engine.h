@@ -234,6 +234,9 @@ class Engine {
   std::shared_ptr<Settlement> BuildSettlement(const Auction& a, const CloseOutcome& outcome,
                                               absl::Time at) const;
   std::string RejectMessage(const Auction& a, const BidEntry& e) const;
+  // The answer to bid `entry` as its log entry has it. A replayed answer's
+  // fills come from the format (Auction::FillsOf); a new answer's caller
+  // moves in the fills the format's Place just returned.
   BidResult ResultFor(const Auction& a, uint32_t entry, bool replayed) const;
 
   const EngineOptions options_;

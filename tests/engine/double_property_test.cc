@@ -253,6 +253,7 @@ TEST_F(ContinuousPropertyTest, RandomStreamsMatchTheReferenceBookAndKeepEveryInv
     RefContinuous ref;
     std::vector<Seen> seen(1);                     // by entry
     std::vector<CloseOutcome::TradeAward> trades;  // as the test derived them
+    std::vector<std::vector<Fill>> arrival_fills(1);  // by entry, as answered
     int64_t mid = reference;
     const int ops = static_cast<int>(Rand(rng, 10, 80));
     absl::Time at = kT0;
@@ -298,6 +299,8 @@ TEST_F(ContinuousPropertyTest, RandomStreamsMatchTheReferenceBookAndKeepEveryInv
 
       const std::vector<Fill> want = ref.Place(o, ioc, &seen);
       ASSERT_EQ(r->fills.size(), want.size()) << "op " << op;
+      if (arrival_fills.size() <= o.entry) arrival_fills.resize(o.entry + 1);
+      arrival_fills[o.entry] = r->fills;
       int64_t filled = 0;
       for (size_t i = 0; i < want.size(); ++i) {
         const Fill& f = r->fills[i];
@@ -363,6 +366,16 @@ TEST_F(ContinuousPropertyTest, RandomStreamsMatchTheReferenceBookAndKeepEveryInv
     for (uint32_t entry = 1; entry < seen.size(); ++entry) {
       if (seen[entry].quantity > 0) {
         EXPECT_EQ(DoubleOf(id).StatusOf(entry)->resting, 0) << "entry " << entry;
+        // What the order got on arrival is what the auction still says it got
+        // (idempotent replays and the event history read it there).
+        std::vector<Fill> fills;
+        DoubleOf(id).FillsOf(entry, &fills);
+        ASSERT_EQ(fills.size(), arrival_fills[entry].size()) << "entry " << entry;
+        for (size_t i = 0; i < fills.size(); ++i) {
+          EXPECT_EQ(fills[i].counter_entry, arrival_fills[entry][i].counter_entry);
+          EXPECT_EQ(fills[i].price_minor, arrival_fills[entry][i].price_minor);
+          EXPECT_EQ(fills[i].quantity, arrival_fills[entry][i].quantity);
+        }
       }
     }
     ASSERT_FALSE(listener_->settlements.empty());

@@ -1,5 +1,8 @@
 #include "server/bid_stream.h"
 
+#include <memory>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "server/convert.h"
 
@@ -22,60 +25,58 @@ void BidStreamReactor::OnReadDone(bool ok) {
     TryWrite();
     return;
   }
-  const uint64_t n = next_read_++;
-  Slot& slot = slots_[n % kWindow];
-  slot.request.Swap(&incoming_);
-  slot.response.Clear();
-  slot.status = grpc::Status::OK;
-  Submit(n);
+  Submit(next_read_++);
   if (reads_done_.load(std::memory_order_acquire)) return;  // an error ended reading
   ReadOnIfRoom();  // the last thing this callback does (see the header)
 }
 
+void BidStreamReactor::SetFailure(uint64_t n, const grpc::Status& status) {
+  slots_[n % kWindow].failure = std::make_unique<grpc::Status>(
+      status.error_code(), absl::StrCat("request #", n + 1, ": ", status.error_message()));
+}
+
 void BidStreamReactor::Submit(uint64_t n) {
   Slot& slot = slots_[n % kWindow];
-  const v1::PlaceBidRequest& req = slot.request;
-  auto refuse = [&](grpc::Status status) {
+  slot.failure.reset();
+  auto refuse = [&](const grpc::Status& status) {
     // The stream ends here: answers before this request are still written.
-    slot.status = grpc::Status(status.error_code(),
-                               absl::StrCat("request #", n + 1, ": ", status.error_message()));
+    SetFailure(n, status);
     submitted_.store(n + 1, std::memory_order_seq_cst);
     reads_done_.store(true, std::memory_order_seq_cst);
     Complete(n);
   };
-  absl::StatusOr<AuctionId> id = CheckBidRequest(req);
+  absl::StatusOr<AuctionId> id = CheckBidRequest(incoming_);
   if (!id.ok()) return refuse(ToGrpc(id.status()));
+  const AuctionId auction_id = *id;
+  slot.key = incoming_.client_bid_id();
+  slot.command = BidCommandFromRequest(incoming_, auction_id, bidder_);
+  slot.command.client_bid_id = slot.key;
   submitted_.store(n + 1, std::memory_order_release);
   refs_.fetch_add(1, std::memory_order_relaxed);
-  const AuctionId auction_id = *id;
-  const PrincipalId bidder = bidder_;
   // The answer is written once the bid is durable (Runtime::RunCommand).
   const bool queued = runtime_->RunCommand(
       runtime_->ForAuction(auction_id),
-      [this, n, auction_id, bidder](ShardContext& c) {
+      [this, n](ShardContext& c) {
         Slot& s = slots_[n % kWindow];
-        return ToGrpc(
-            PlaceBidFromRequest(s.request, auction_id, bidder, c.engine, c.now, &s.response));
+        absl::StatusOr<BidResult> result = c.engine.PlaceBid(s.command, c.now);
+        if (!result.ok()) return ToGrpc(result.status());
+        s.result = *std::move(result);
+        return grpc::Status::OK;
       },
       [this, n](grpc::Status status) {
-        if (!status.ok()) {
-          slots_[n % kWindow].status = grpc::Status(
-              status.error_code(), absl::StrCat("request #", n + 1, ": ", status.error_message()));
-        }
+        if (!status.ok()) SetFailure(n, status);
         Complete(n);
         Unref();
       },
-      BidHint{auction_id, bidder, req.client_bid_id()});
+      BidHint{auction_id, bidder_, slot.key});
   if (!queued) {
     refs_.fetch_sub(1, std::memory_order_relaxed);
-    slot.status = grpc::Status(
-        runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
-                             : grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("request #", n + 1, ": ",
-                     runtime_->stopping()
-                         ? "the server is shutting down"
-                         : "the auction's shard is overloaded; resend from this request "
-                           "with backoff (earlier requests were answered)"));
+    SetFailure(n, grpc::Status(runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
+                                                    : grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               runtime_->stopping()
+                                   ? "the server is shutting down"
+                                   : "the auction's shard is overloaded; resend from this "
+                                     "request with backoff (earlier requests were answered)"));
     reads_done_.store(true, std::memory_order_seq_cst);
     Complete(n);
   }
@@ -104,7 +105,7 @@ void BidStreamReactor::WriteNext() {
     Slot& slot = slots_[w % kWindow];
     if (w < submitted_.load(std::memory_order_acquire) &&
         slot.ready.load(std::memory_order_acquire)) {
-      if (!slot.status.ok()) return FinishWith(slot.status);
+      if (slot.failure != nullptr) return FinishWith(*slot.failure);
       // Batch: let gRPC coalesce this write with the next when that one is
       // already waiting.
       const Slot& next = slots_[(w + 1) % kWindow];
@@ -113,7 +114,9 @@ void BidStreamReactor::WriteNext() {
           next.ready.load(std::memory_order_acquire)) {
         options.set_buffer_hint();
       }
-      StartWrite(&slot.response, options);
+      out_.Clear();
+      BidResultToProto(slot.result, slot.command, &out_);
+      StartWrite(&out_, options);
       return;  // OnWriteDone continues
     }
     if (reads_done_.load(std::memory_order_acquire) &&

@@ -3,17 +3,28 @@
 // them out of order (different auctions live on different shards), so
 // answers wait in a window of slots and are written in request order.
 //
+// Memory: a slot holds the engine's command and result (224 bytes, plus the
+// key when it is longer than 15 bytes, a refusal's message and a
+// double-auction order's fills), not protobuf messages; the one answer
+// being written is converted into `out_` just before its write. A stream's
+// 256 slots, all used in turn, are thus 56 KiB; as a request, a response
+// and a grpc::Status with their strings they were about 145 KiB
+// (BENCHMARKS.md, seventh round: 2000 streams, server peak RSS 420-440 ->
+// 273-291 MB).
+//
 // Thread safety / invariants:
 // - Reader (gRPC, one read outstanding at a time): the running OnReadDone
 //   owns `next_read_` and `incoming_` (successive callbacks may run on
 //   different threads; ownership passes as "Flow control" says), fills slot
 //   `n % kWindow` (free by the credit its read took), and publishes the
 //   count with `submitted_` (release) before handing the task to a shard.
+//   `incoming_` is free again once Submit has copied what it needs.
 // - Shards: the task for request n fills slot n's response when it runs;
 //   once the bid is durable (the shard's group commit, Runtime::RunCommand)
 //   it sets `slot.ready` (release) and tries to take the writer token.
 // - Writer token (`token_`, server/write_token.h, as in WatchReactor): only
-//   the holder calls StartWrite/Finish and advances `written_`. Before
+//   the holder calls StartWrite/Finish, fills `out_` and advances
+//   `written_`. Before
 //   letting it go the holder re-checks for a ready slot or a finish
 //   condition, so nothing is stranded.
 // - Flow control: `credits_` counts free slots not yet promised to a read.
@@ -41,6 +52,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
 
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -64,16 +79,24 @@ class BidStreamReactor final
 
  private:
   struct Slot {
-    v1::PlaceBidRequest request;
-    v1::PlaceBidResponse response;
-    grpc::Status status;  // not OK: the stream ends with it at this request
+    // The request: `command.client_bid_id` views `key`.
+    PlaceBidCommand command;
+    std::string key;
+    // The answer, converted to protobuf when it is written.
+    BidResult result;
+    // Set: the stream ends with it at this request (rare: 8 bytes until then).
+    std::unique_ptr<grpc::Status> failure;
     std::atomic<bool> ready{false};
   };
 
   // Starts the next read if a slot is free, else parks the reader.
   void ReadOnIfRoom();
-  // Reader side: validates and hands request `n` to its shard.
+  // Reader side: validates `incoming_`, copies it to slot `n` and hands
+  // request `n` to its shard.
   void Submit(uint64_t n);
+  // Request `n`'s failure, which ends the stream there: `status` with the
+  // request's number before its message.
+  void SetFailure(uint64_t n, const grpc::Status& status);
   // Marks request `n` answered (any thread) and tries to write.
   void Complete(uint64_t n);
   void TryWrite();
@@ -86,6 +109,7 @@ class BidStreamReactor final
   const PrincipalId bidder_;
   std::array<Slot, kWindow> slots_;
   v1::PlaceBidRequest incoming_;
+  v1::PlaceBidResponse out_;  // the answer being written
   uint64_t next_read_ = 0;  // the running OnReadDone's (passed on as above)
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> written_{0};

@@ -75,9 +75,8 @@ absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req) {
   return id;
 }
 
-absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
-                                 PrincipalId bidder, Engine& engine, absl::Time now,
-                                 v1::PlaceBidResponse* out) {
+PlaceBidCommand BidCommandFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
+                                      PrincipalId bidder) {
   PlaceBidCommand cmd;
   cmd.auction_id = auction_id;
   cmd.bidder = bidder;
@@ -86,10 +85,16 @@ absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId aucti
   cmd.quantity = req.quantity() == 0 ? 1 : req.quantity();
   cmd.side = static_cast<Side>(req.side());
   cmd.immediate_or_cancel = req.immediate_or_cancel();
+  return cmd;
+}
+
+absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
+                                 PrincipalId bidder, Engine& engine, absl::Time now,
+                                 v1::PlaceBidResponse* out) {
+  const PlaceBidCommand cmd = BidCommandFromRequest(req, auction_id, bidder);
   absl::StatusOr<BidResult> result = engine.PlaceBid(cmd, now);
   if (!result.ok()) return result.status();
-  BidResultToProto(*result, cmd.immediate_or_cancel, out);
-  out->set_client_bid_id(req.client_bid_id());
+  BidResultToProto(*result, cmd, out);
   return absl::OkStatus();
 }
 
@@ -355,12 +360,13 @@ std::string AcceptedMessage(const BidResult& r, bool immediate_or_cancel) {
 
 }  // namespace
 
-void BidResultToProto(const BidResult& r, bool immediate_or_cancel, v1::PlaceBidResponse* out) {
+void BidResultToProto(const BidResult& r, const PlaceBidCommand& cmd, v1::PlaceBidResponse* out) {
   out->set_auction_id(FormatAuctionId(r.auction_id));
+  out->set_client_bid_id(std::string(cmd.client_bid_id));
   if (r.entry != 0) out->set_bid_id(FormatBidId(r.auction_id, r.entry));
   out->set_outcome(r.reason == RejectReason::kNone ? v1::ACCEPTED : v1::REJECTED);
   out->set_reject_reason(static_cast<v1::RejectReason>(r.reason));
-  out->set_message(r.reason == RejectReason::kNone ? AcceptedMessage(r, immediate_or_cancel)
+  out->set_message(r.reason == RejectReason::kNone ? AcceptedMessage(r, cmd.immediate_or_cancel)
                                                    : r.message);
   out->set_leading(r.leading);
   out->set_current_price_minor(r.current_price_minor);

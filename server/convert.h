@@ -25,6 +25,10 @@ absl::Duration FromProto(const google::protobuf::Duration& d);
 // The checks of a bid that need no engine state (InvalidArgument naming the
 // field); the auction it names. PlaceBid and BidStream both use it.
 absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req);
+// The engine's command for a request CheckBidRequest accepted, for
+// `bidder`; its client_bid_id views the request's.
+PlaceBidCommand BidCommandFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
+                                      PrincipalId bidder);
 // Places a bid CheckBidRequest accepted, for `bidder`, and fills `out`.
 // Runs on the auction's shard thread.
 absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
@@ -41,9 +45,9 @@ void SpecToProto(const AuctionSpec& spec, v1::AuctionSpec* out);
 void ViewToProto(const AuctionView& view, const PrincipalNames& names, v1::Auction* out);
 void EventToProto(const AuctionEvent& event, const PrincipalNames& names, v1::AuctionEvent* out);
 void SettlementToProto(const Settlement& s, bool with_bids, v1::Settlement* out);
-// `immediate_or_cancel`: the request's flag, for the message of a
-// double-continuous order.
-void BidResultToProto(const BidResult& r, bool immediate_or_cancel, v1::PlaceBidResponse* out);
+// The answer to `cmd` (its key is echoed; its immediate_or_cancel flag
+// words a double-continuous order's message).
+void BidResultToProto(const BidResult& r, const PlaceBidCommand& cmd, v1::PlaceBidResponse* out);
 
 }  // namespace gavel
 

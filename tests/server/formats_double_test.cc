@@ -199,6 +199,89 @@ TEST_F(DoubleFormatsServerTest, AcceptedMessagesSayWhatBecameOfTheOrder) {
   EXPECT_EQ(Get(id).buy_levels(0).quantity(), 3);  // the rest did rest
 }
 
+// BidStream keeps a request's key and the engine's answer, and makes the
+// protobuf answer only when it writes it: its answers must be PlaceBid's,
+// field for field, for orders that rest, trade across levels, are
+// immediate-or-cancel, and are resent (a replayed answer, whose fills are
+// looked up again), with keys too long for a string's inline buffer.
+TEST_F(DoubleFormatsServerTest, BidStreamAnswersOrdersExactlyAsPlaceBidDoes) {
+  const Auction by_stream = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "s1"));
+  const Auction by_call = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "u1"));
+  PlaceBidResponse r;
+  for (const Auction& a : {by_stream, by_call}) {
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(Order("carol-token", a.auction_id(), v1::SELL, 3 + i, 100 + 5 * i,
+                        "carol-resting-sell-order-" + std::to_string(i), &r)
+                      .ok());
+    }
+  }
+  struct Step {
+    v1::Side side;
+    int64_t quantity;
+    int64_t price;
+    bool ioc;
+    std::string key;
+  };
+  // carol's sells: 3 at 100, 4 at 105, 5 at 110, 6 at 115.
+  const std::vector<Step> steps = {
+      {v1::BUY, 2, 90, false, "bob-rests-below-the-book-0001"},
+      {v1::BUY, 5, 107, false, "bob-crosses-two-sells-0002"},  // 3 at 100, 2 at 105
+      {v1::BUY, 9, 120, true, "bob-sweeps-immediate-or-cancel-0003"},  // 2, 5, 2 of 6
+      {v1::BUY, 1, 95, true, "bob-misses-immediate-or-cancel-0004"},
+      {v1::BUY, 5, 107, false, "bob-crosses-two-sells-0002"},  // resent: the same answer
+      {v1::BUY, 1, 200, false, "b6"},                          // a short key: 1 of 4 at 115
+  };
+  auto place = [&](const std::string& auction_id, const Step& s) {
+    PlaceBidRequest req;
+    req.set_auction_id(auction_id);
+    req.set_client_bid_id(s.key);
+    req.set_side(s.side);
+    req.set_quantity(s.quantity);
+    req.set_amount_minor(s.price);
+    req.set_immediate_or_cancel(s.ioc);
+    return req;
+  };
+  std::vector<PlaceBidResponse> streamed;
+  {
+    auto ctx = As("bob-token");
+    auto stream = bidder_->BidStream(ctx.get());
+    for (const Step& s : steps) ASSERT_TRUE(stream->Write(place(by_stream.auction_id(), s)));
+    stream->WritesDone();
+    PlaceBidResponse resp;
+    while (stream->Read(&resp)) streamed.push_back(resp);
+    grpc::Status st = stream->Finish();
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  ASSERT_EQ(streamed.size(), steps.size());
+  // The same bids by unary PlaceBid on the twin auction; the answers may
+  // differ only in the auction's id (in every bid id) and the sequence.
+  for (size_t i = 0; i < steps.size(); ++i) {
+    PlaceBidResponse unary;
+    grpc::Status st = bidder_->PlaceBid(As("bob-token").get(),
+                                        place(by_call.auction_id(), steps[i]), &unary);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    PlaceBidResponse got = streamed[i];
+    EXPECT_EQ(got.client_bid_id(), steps[i].key);
+    EXPECT_GT(got.sequence(), 0u);
+    got.clear_sequence();
+    unary.clear_sequence();
+    std::string text = got.ShortDebugString();
+    for (size_t at; (at = text.find(by_stream.auction_id())) != std::string::npos;) {
+      text.replace(at, by_stream.auction_id().size(), by_call.auction_id());
+    }
+    EXPECT_EQ(text, unary.ShortDebugString()) << "step " << i;
+  }
+  // What was compared is not trivial: fills over two and three levels, an
+  // IOC that traded and one that did not, and the resent order's answer is
+  // its first one.
+  EXPECT_EQ(streamed[0].fills_size(), 0);
+  EXPECT_EQ(streamed[1].fills_size(), 2);
+  EXPECT_EQ(streamed[2].fills_size(), 3);
+  EXPECT_EQ(streamed[3].fills_size(), 0);
+  EXPECT_EQ(streamed[4].ShortDebugString(), streamed[1].ShortDebugString());
+  EXPECT_EQ(streamed[5].fills_size(), 1);
+}
+
 TEST_F(DoubleFormatsServerTest, CancelBidOwnOtherAndMalformed) {
   const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c1"));
   const Auction other = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "c2"));

@@ -9,8 +9,8 @@
 // being written is converted into `out_` just before its write. A stream's
 // 256 slots, all used in turn, are thus 56 KiB; as a request, a response
 // and a grpc::Status with their strings they were about 145 KiB
-// (BENCHMARKS.md, seventh round: 2000 streams, server peak RSS 420-440 ->
-// 273-291 MB).
+// (BENCHMARKS.md, seventh round: 2000 streams, server peak RSS 420-448 ->
+// 273-295 MB).
 //
 // Thread safety / invariants:
 // - Reader (gRPC, one read outstanding at a time): the running OnReadDone

@@ -8,8 +8,9 @@
 
 namespace gavel {
 
-BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder)
-    : runtime_(runtime), bidder_(bidder) {
+BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder,
+                                   StreamLimit::Permit permit)
+    : runtime_(runtime), bidder_(bidder), permit_(std::move(permit)) {
   StartRead(&incoming_);
 }
 
@@ -152,7 +153,10 @@ void BidStreamReactor::OnCancel() {
   TryWrite();
 }
 
-void BidStreamReactor::OnDone() { Unref(); }
+void BidStreamReactor::OnDone() {
+  permit_.Release();
+  Unref();
+}
 
 void BidStreamReactor::Unref() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;

@@ -61,6 +61,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/auth.h"
 #include "server/runtime.h"
+#include "server/stream_limit.h"
 #include "server/write_token.h"
 
 namespace gavel {
@@ -70,7 +71,9 @@ class BidStreamReactor final
  public:
   static constexpr uint64_t kWindow = 256;  // answers in flight per stream
 
-  BidStreamReactor(Runtime* runtime, PrincipalId bidder);
+  // `permit`: the stream's place under --max_bid_streams, given back in
+  // OnDone.
+  BidStreamReactor(Runtime* runtime, PrincipalId bidder, StreamLimit::Permit permit);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -107,6 +110,7 @@ class BidStreamReactor final
 
   Runtime* const runtime_;
   const PrincipalId bidder_;
+  StreamLimit::Permit permit_;  // gRPC's callbacks only
   std::array<Slot, kWindow> slots_;
   v1::PlaceBidRequest incoming_;
   v1::PlaceBidResponse out_;  // the answer being written

@@ -41,6 +41,12 @@ ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(10),
 ABSL_FLAG(uint64_t, outbox_alarm, 10000,
           "gRPC health service \"gavel.outbox\" turns NOT_SERVING while more settlements than "
           "this wait for PostgreSQL");
+ABSL_FLAG(uint64_t, max_watch_streams, gavel::ServerOptions().max_watch_streams,
+          "the most WatchAuction streams open at once (0: no cap); a new one beyond is refused "
+          "with RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, max_bid_streams, gavel::ServerOptions().max_bid_streams,
+          "the most BidStream streams open at once (0: no cap); a new one beyond is refused "
+          "with RESOURCE_EXHAUSTED");
 ABSL_FLAG(uint32_t, shards, 0,
           "number of engine shards, each a thread owning its auctions (0: one per hardware "
           "thread)");
@@ -111,6 +117,8 @@ int main(int argc, char** argv) {
   options.journal.max_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
   options.journal.max_file_age = absl::GetFlag(FLAGS_snapshot_interval);
   options.outbox_alarm = absl::GetFlag(FLAGS_outbox_alarm);
+  options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
+  options.max_bid_streams = absl::GetFlag(FLAGS_max_bid_streams);
   if (options.data_dir.empty()) {
     gavel::ServerLog("error: --data_dir is required: the journal keeps every acknowledged command");
     return 2;

@@ -144,6 +144,10 @@ struct GavelServer::Impl {
   std::unique_ptr<SettlementPipeline> pipeline;
   std::unique_ptr<StorePool> store;
   std::unique_ptr<Runtime> runtime;
+  // Before the services, which hold them; after the server (declared
+  // below), whose streams give their places back when they end.
+  std::unique_ptr<StreamLimit> watch_streams;
+  std::unique_ptr<StreamLimit> bid_streams;
   std::unique_ptr<SellerServiceImpl> seller;
   std::unique_ptr<BidderServiceImpl> bidder;
   std::unique_ptr<AuctionServiceImpl> auction;
@@ -230,7 +234,12 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   if (impl->pipeline) impl->pipeline->Start();
   impl->runtime->Start();
 
-  ServiceContext ctx{&impl->tokens, impl->runtime.get(), impl->store.get()};
+  impl->watch_streams = std::make_unique<StreamLimit>(
+      impl->options.max_watch_streams, "watch streams", "--max_watch_streams");
+  impl->bid_streams = std::make_unique<StreamLimit>(impl->options.max_bid_streams,
+                                                    "bid streams", "--max_bid_streams");
+  ServiceContext ctx{&impl->tokens, impl->runtime.get(), impl->store.get(),
+                     impl->watch_streams.get(), impl->bid_streams.get()};
   impl->seller = std::make_unique<SellerServiceImpl>(ctx);
   impl->bidder = std::make_unique<BidderServiceImpl>(ctx);
   impl->auction = std::make_unique<AuctionServiceImpl>(ctx);

@@ -240,7 +240,12 @@ grpc::ServerBidiReactor<v1::PlaceBidRequest, v1::PlaceBidResponse>* BidderServic
     grpc::CallbackServerContext* context) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return new RefusedBidStream(ToGrpc(caller.status()));
-  return new BidStreamReactor(ctx_.runtime, caller->principal);
+  StreamLimit::Permit permit = ctx_.bid_streams->TryTake();
+  if (!permit.held()) {
+    return new RefusedBidStream(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ctx_.bid_streams->RefusalMessage()));
+  }
+  return new BidStreamReactor(ctx_.runtime, caller->principal, std::move(permit));
 }
 
 grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerContext* context,
@@ -337,6 +342,13 @@ grpc::ServerWriteReactor<v1::AuctionEvent>* AuctionServiceImpl::WatchAuction(
     reactor->FinishWith(ToGrpc(id.status()));
     return reactor.get();
   }
+  StreamLimit::Permit permit = ctx_.watch_streams->TryTake();
+  if (!permit.held()) {
+    reactor->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     ctx_.watch_streams->RefusalMessage()));
+    return reactor.get();
+  }
+  reactor->Hold(std::move(permit));
   const AuctionId auction_id = *id;
   const Sequence from = request->from_sequence();
   Shard& shard = ctx_.runtime->ForAuction(auction_id);

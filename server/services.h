@@ -13,6 +13,7 @@
 #include "server/auth.h"
 #include "server/runtime.h"
 #include "server/store_pool.h"
+#include "server/stream_limit.h"
 
 namespace gavel {
 
@@ -21,6 +22,8 @@ struct ServiceContext {
   const TokenTable* tokens = nullptr;
   Runtime* runtime = nullptr;
   StorePool* store = nullptr;  // null: no database configured
+  StreamLimit* watch_streams = nullptr;
+  StreamLimit* bid_streams = nullptr;
 };
 
 class SellerServiceImpl final : public v1::SellerService::CallbackService {

@@ -109,6 +109,7 @@ void WatchReactor::OnCancel() {
 }
 
 void WatchReactor::OnDone() {
+  permit_.Release();
   token_.MarkDone();
   self_.reset();  // the hub may still hold a reference; the last one frees us
 }

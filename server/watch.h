@@ -29,6 +29,7 @@
 #include "engine/event_feed.h"
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/stream_limit.h"
 #include "server/write_token.h"
 
 namespace gavel {
@@ -45,6 +46,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>, pu
   void Begin(Subscription subscription);
   // Any thread: ends the stream with `status` (before Begin: instead of it).
   void FinishWith(grpc::Status status);
+  // Before Begin: the stream's place under --max_watch_streams, given back
+  // in OnDone.
+  void Hold(StreamLimit::Permit permit) { permit_ = std::move(permit); }
 
   // The hub's thread.
   bool Wake() override;
@@ -76,6 +80,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::AuctionEvent>, pu
   Subscription subscription_;   // see the invariants above
   grpc::Status finish_status_;  // written before finish_requested_ (release)
   v1::AuctionEvent message_;    // token holder only; alive during the write
+  StreamLimit::Permit permit_;  // set before the stream starts; released in OnDone
 };
 
 }  // namespace gavel

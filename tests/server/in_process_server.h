@@ -38,6 +38,7 @@ class InProcessServerTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.clock = &clock_;
     options.shards = Shards();
+    Configure(&options);
     absl::StatusOr<std::unique_ptr<GavelServer>> server =
         GavelServer::Start(options, *std::move(tokens));
     ASSERT_TRUE(server.ok()) << server.status();
@@ -55,6 +56,8 @@ class InProcessServerTest : public ::testing::Test {
   }
 
   virtual uint32_t Shards() const { return 1; }
+  // A fixture's own settings, applied last.
+  virtual void Configure(ServerOptions* /*options*/) const {}
 
   // A call context carrying `token` (none when empty), with a deadline.
   static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {

@@ -1,0 +1,176 @@
+// --max_watch_streams and --max_bid_streams: a stream past the cap is
+// refused at once with RESOURCE_EXHAUSTED, the streams already open go on,
+// and a place comes back when a stream ends.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gavel/v1/gavel.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/convert.h"
+#include "server/server.h"
+#include "tests/server/in_process_server.h"
+
+namespace gavel {
+namespace {
+
+constexpr size_t kMostWatchers = 3;
+constexpr size_t kMostBidStreams = 2;
+
+class StreamLimitTest : public testing::InProcessServerTest {
+ protected:
+  void Configure(ServerOptions* options) const override {
+    options->max_watch_streams = kMostWatchers;
+    options->max_bid_streams = kMostBidStreams;
+  }
+
+  std::string CreateEnglish(const std::string& request_id) {
+    v1::CreateAuctionRequest req;
+    req.set_request_id(request_id);
+    req.mutable_item()->set_title("Fountain pen");
+    req.set_format(v1::ENGLISH);
+    req.set_currency("EUR");
+    req.set_start_price_minor(1000);
+    ToProto(absl::Minutes(10), req.mutable_duration());
+    v1::Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return a.auction_id();
+  }
+
+  // A watch stream of `auction_id` from its first event.
+  struct Watch {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReader<v1::AuctionEvent>> reader;
+  };
+  Watch Open(const std::string& auction_id) {
+    Watch w{As("dave-token"), nullptr};
+    v1::WatchAuctionRequest req;
+    req.set_auction_id(auction_id);
+    req.set_from_sequence(1);
+    w.reader = auctions_->WatchAuction(w.ctx.get(), req);
+    return w;
+  }
+
+  // A bid stream of bob's that has had one bid answered (so the server
+  // holds it open).
+  struct BidStreamCall {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<v1::PlaceBidRequest, v1::PlaceBidResponse>> stream;
+  };
+  bool Bid(BidStreamCall& call, const std::string& auction_id, int64_t amount,
+           const std::string& key, v1::PlaceBidResponse* resp) {
+    v1::PlaceBidRequest req;
+    req.set_auction_id(auction_id);
+    req.set_client_bid_id(key);
+    req.set_amount_minor(amount);
+    return call.stream->Write(req) && call.stream->Read(resp);
+  }
+  BidStreamCall OpenBids(const std::string& token) {
+    BidStreamCall c{As(token), nullptr};
+    c.stream = bidder_->BidStream(c.ctx.get());
+    return c;
+  }
+};
+
+TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneEnds) {
+  const std::string id = CreateEnglish("r1");
+  std::vector<Watch> open;
+  v1::AuctionEvent e;
+  for (size_t i = 0; i < kMostWatchers; ++i) {
+    open.push_back(Open(id));
+    ASSERT_TRUE(open.back().reader->Read(&e)) << "watcher " << i;  // the history: open
+  }
+  Watch refused = Open(id);
+  EXPECT_FALSE(refused.reader->Read(&e));
+  grpc::Status st = refused.reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("--max_watch_streams"), std::string::npos)
+      << st.error_message();
+  EXPECT_NE(st.error_message().find("3"), std::string::npos) << st.error_message();
+
+  // The watchers already open see the next event.
+  v1::PlaceBidResponse resp;
+  v1::PlaceBidRequest bid;
+  bid.set_auction_id(id);
+  bid.set_client_bid_id("b1");
+  bid.set_amount_minor(1500);
+  ASSERT_TRUE(bidder_->PlaceBid(As("bob-token").get(), bid, &resp).ok());
+  for (Watch& w : open) {
+    ASSERT_TRUE(w.reader->Read(&e));
+    EXPECT_TRUE(e.has_bid_accepted()) << e.ShortDebugString();
+  }
+
+  // One ends; its place comes back (the server lets go once the call is
+  // done on its side, so poll for a while).
+  open.front().ctx->TryCancel();
+  open.front().reader->Finish();
+  open.erase(open.begin());
+  bool admitted = false;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
+       !admitted && absl::Now() < deadline;) {
+    Watch again = Open(id);
+    if (again.reader->Read(&e)) {
+      admitted = true;
+      again.ctx->TryCancel();
+      again.reader->Finish();
+    } else {
+      EXPECT_EQ(again.reader->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(admitted);
+  for (Watch& w : open) w.ctx->TryCancel();
+  for (Watch& w : open) w.reader->Finish();
+}
+
+TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneEnds) {
+  const std::string id = CreateEnglish("r1");
+  v1::PlaceBidResponse resp;
+  std::vector<BidStreamCall> open;
+  for (size_t i = 0; i < kMostBidStreams; ++i) {
+    open.push_back(OpenBids(i == 0 ? "bob-token" : "carol-token"));
+    ASSERT_TRUE(Bid(open.back(), id, 2000 + 1000 * static_cast<int64_t>(i),
+                    "k" + std::to_string(i), &resp))
+        << "stream " << i;
+    EXPECT_EQ(resp.outcome(), v1::ACCEPTED) << resp.message();
+  }
+  BidStreamCall refused = OpenBids("dave-token");
+  EXPECT_FALSE(Bid(refused, id, 9000, "d1", &resp));
+  grpc::Status st = refused.stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("--max_bid_streams"), std::string::npos)
+      << st.error_message();
+
+  // The open streams still answer.
+  ASSERT_TRUE(Bid(open[0], id, 10000, "k-again", &resp));
+  EXPECT_EQ(resp.client_bid_id(), "k-again");
+
+  // One ends cleanly; its place comes back.
+  open[0].stream->WritesDone();
+  EXPECT_TRUE(open[0].stream->Finish().ok());
+  bool admitted = false;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
+       !admitted && absl::Now() < deadline;) {
+    BidStreamCall again = OpenBids("dave-token");
+    if (Bid(again, id, 20000, "d-again", &resp)) {
+      admitted = true;
+      EXPECT_EQ(resp.client_bid_id(), "d-again");
+      again.stream->WritesDone();
+      EXPECT_TRUE(again.stream->Finish().ok());
+    } else {
+      EXPECT_EQ(again.stream->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(admitted);
+  open[1].stream->WritesDone();
+  EXPECT_TRUE(open[1].stream->Finish().ok());
+}
+
+}  // namespace
+}  // namespace gavel

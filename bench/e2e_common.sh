@@ -1,4 +1,5 @@
-# Shared by bench/run_e2e.sh and bench/run_watch.sh (sourced, not run).
+# Shared by bench/run_e2e.sh, run_watch.sh and run_streams.sh (sourced, not
+# run; they set ROOT, the repository's top, first).
 
 # require_binaries SCRIPT BUILD_DIR PATH...: exits 2, saying how to build
 # them, unless every PATH is an executable.
@@ -38,4 +39,30 @@ wait_port() {
     return 1
   }
   echo "$port"
+}
+
+# start_pg WORK_DIR: starts a private PostgreSQL in WORK_DIR/pg and prints
+# its conninfo.
+start_pg() {
+  timeout 60 "$ROOT/scripts/pg.sh" start "$1/pg" --fast | tail -n 1
+}
+
+# make_tokens FILE N: a tokens file with a seller (seller-token, principal
+# seller1) and N bidders (bidder-token-I, principal bidderI).
+make_tokens() {
+  local i
+  {
+    echo "seller-token seller1 seller"
+    for i in $(seq 1 "$2"); do echo "bidder-token-$i bidder$i bidder"; done
+  } >"$1"
+}
+
+# cleanup_work WORK_DIR PID...: stops the PIDs, then the PostgreSQL in
+# WORK_DIR/pg, and removes WORK_DIR (for an EXIT trap).
+cleanup_work() {
+  local work="$1" pid
+  shift
+  for pid in "$@"; do stop_pid "$pid"; done
+  "$ROOT/scripts/pg.sh" stop "$work/pg" --remove >/dev/null 2>&1 || true
+  rm -rf "$work"
 }

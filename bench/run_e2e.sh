@@ -46,13 +46,7 @@ WORK=$(mktemp -d /tmp/gavel-e2e.XXXXXX)
 SERVER_PID=""
 BASE_PID=""
 
-cleanup() {
-  stop_pid "$SERVER_PID"
-  stop_pid "$BASE_PID"
-  "$ROOT/scripts/pg.sh" stop "$WORK/pg" --remove >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'cleanup_work "$WORK" "$SERVER_PID" "$BASE_PID"' EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "run_e2e: $*" >&2; }
@@ -67,13 +61,10 @@ machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; 
 
 # ---------------------------------------------------------------- start
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-CONNINFO=$(timeout 60 "$ROOT/scripts/pg.sh" start "$WORK/pg" --fast | tail -n 1)
+CONNINFO=$(start_pg "$WORK")
 log "PostgreSQL: $CONNINFO"
 
-{
-  echo "seller-token seller1 seller"
-  for i in $(seq 1 64); do echo "bidder-token-$i bidder$i bidder"; done
-} >"$WORK/tokens"
+make_tokens "$WORK/tokens" 64
 # 64 principals: a bidder rarely meets its own lead (BID_NOT_IMPROVING).
 BIDDER_TOKENS=$(seq -s, -f 'bidder-token-%g' 1 64)
 

@@ -29,19 +29,11 @@ require_binaries run_watch "$BUILD" "$SERVER_BIN" "$LOAD_BIN"
 
 WORK=$(mktemp -d /tmp/gavel-watch.XXXXXX)
 SERVER_PID=""
-cleanup() {
-  stop_pid "$SERVER_PID"
-  "$ROOT/scripts/pg.sh" stop "$WORK/pg" --remove >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'cleanup_work "$WORK" "$SERVER_PID"' EXIT
 trap 'exit 130' INT TERM
 
-CONNINFO=$(timeout 60 "$ROOT/scripts/pg.sh" start "$WORK/pg" --fast | tail -n 1)
-{
-  echo "seller-token seller1 seller"
-  for i in $(seq 1 64); do echo "bidder-token-$i bidder$i bidder"; done
-} >"$WORK/tokens"
+CONNINFO=$(start_pg "$WORK")
+make_tokens "$WORK/tokens" 64
 BIDDER_TOKENS=$(seq -s, -f 'bidder-token-%g' 1 64)
 
 echo "gavel watchers on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), build $BUILD"

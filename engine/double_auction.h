@@ -20,8 +20,8 @@
 
 namespace gavel {
 
-// What is shared by both formats: the book, each order's account, the fills
-// and the trades so far, cancelling and the public view of the book.
+// What is shared by both formats: the book, each order's account, the
+// trades so far, cancelling and the public view of the book.
 class DoubleAuction : public Auction {
  public:
   // How the quantity of one order is accounted for; always

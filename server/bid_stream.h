@@ -19,7 +19,7 @@
 //   `n % kWindow` (free by the credit its read took), and publishes the
 //   count with `submitted_` (release) before handing the task to a shard.
 //   `incoming_` is free again once Submit has copied what it needs.
-// - Shards: the task for request n fills slot n's response when it runs;
+// - Shards: the task for request n fills slot n's result when it runs;
 //   once the bid is durable (the shard's group commit, Runtime::RunCommand)
 //   it sets `slot.ready` (release) and tries to take the writer token.
 // - Writer token (`token_`, server/write_token.h, as in WatchReactor): only

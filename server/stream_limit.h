@@ -1,6 +1,7 @@
 // The most streams of one kind (WatchAuction, BidStream) a server keeps open
-// at once. Every open stream holds memory (gRPC's stream state; a watcher
-// about 15 KB, a bid stream about 140 KB with its window), so without a cap
+// at once. Every open stream holds memory (a watcher about 15 KB, mostly
+// gRPC's stream state; a bid stream about 140 KB of server RSS, its 56 KiB
+// window of answers included), so without a cap
 // a client opening streams in a loop could take all of it. A stream beyond
 // the cap is refused at once with RESOURCE_EXHAUSTED; the ones already open
 // are not touched.
@@ -10,9 +11,12 @@
 // cap; a Permit gives its place back (fetch_sub) when released or
 // destroyed. Relaxed order is enough: the count guards a number, not
 // memory, and each increment is undone exactly once by the Permit that
-// made it. For a moment the count may read one over `most` (a taker about
-// to give its place back); the cap itself is never exceeded by streams
-// that were let in.
+// made it. For a moment the count may read over `most`, by as many takers
+// as are about to give their places back, and one of those may make
+// another taker be refused just as a place came free (it retries, as any
+// refused client does); the streams let in never exceed `most`. A place
+// counts a stream until gRPC is done with it (OnDone), not until the last
+// shard task holding its reactor has run.
 #ifndef GAVEL_SERVER_STREAM_LIMIT_H_
 #define GAVEL_SERVER_STREAM_LIMIT_H_
 

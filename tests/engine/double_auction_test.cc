@@ -1009,6 +1009,32 @@ TEST_F(CallTest, ShortSideOrdersAllTradeInFullAndAreSplitAcrossTheLongSide) {
   EXPECT_EQ(Status(id, b2.entry).cancelled, 6);
 }
 
+// A call market's orders trade only at the close: an answer resent after it
+// (the same key) still has no fills, though the order traded then, and the
+// trades are in the settlement. (In DOUBLE_CONTINUOUS the same trades would
+// be the later order's fills on arrival; the call market must not take them
+// for that.)
+TEST_F(CallTest, AnAnswerResentAfterTheCloseHasNoFills) {
+  const AuctionId id = Create(DoubleSpec(Format::kDoubleCall, 100));
+  Order(id, kAlice, kSell, 3, 95);
+  absl::StatusOr<BidResult> buy = TryOrder(id, kCarol, kBuy, 2, 101, false, kT0, "carol-1");
+  ASSERT_TRUE(buy.ok());
+  EXPECT_TRUE(buy->fills.empty());
+  engine_.AdvanceTo(kEnd);
+  ASSERT_NE(SettlementOf(id), nullptr);
+  ASSERT_EQ(SettlementOf(id)->trades.size(), 1u);
+  EXPECT_EQ(Status(id, buy->entry).traded, 2);
+  absl::StatusOr<BidResult> again =
+      TryOrder(id, kCarol, kBuy, 2, 101, false, kEnd + absl::Minutes(1), "carol-1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->entry, buy->entry);
+  EXPECT_TRUE(again->fills.empty());
+  std::vector<Fill> fills;
+  DoubleOf(id).FillsOf(buy->entry, &fills);
+  EXPECT_TRUE(fills.empty());
+}
+
 TEST_F(CallTest, NothingTradesBeforeTheCloseAndTheBookMayCross) {
   const AuctionId id = Create(DoubleSpec(Format::kDoubleCall));
   const BidResult sell = Order(id, kAlice, kSell, 5, 90);

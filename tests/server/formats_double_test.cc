@@ -42,13 +42,6 @@ class DoubleFormatsServerTest : public testing::InProcessServerTest {
     return req;
   }
 
-  Auction Create(const CreateAuctionRequest& req) {
-    Auction a;
-    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return a;
-  }
-
   grpc::Status Order(const std::string& token, const std::string& auction_id, v1::Side side,
                      int64_t quantity, int64_t price, const std::string& client_bid_id,
                      PlaceBidResponse* resp, bool ioc = false) {

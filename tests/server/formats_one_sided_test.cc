@@ -47,13 +47,6 @@ class FormatsOneSidedTest : public testing::InProcessServerTest {
     return req;
   }
 
-  Auction Create(const CreateAuctionRequest& req) {
-    Auction a;
-    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return a;
-  }
-
   PlaceBidResponse Bid(const std::string& token, const std::string& auction_id, int64_t amount,
                        int64_t quantity = 0) {
     PlaceBidRequest req;

@@ -9,10 +9,12 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "engine/clock.h"
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/convert.h"
 #include "server/server.h"
 
 namespace gavel::testing {
@@ -58,6 +60,26 @@ class InProcessServerTest : public ::testing::Test {
   virtual uint32_t Shards() const { return 1; }
   // A fixture's own settings, applied last.
   virtual void Configure(ServerOptions* /*options*/) const {}
+
+  // An ENGLISH auction of a fountain pen in EUR, from 10.00, for ten minutes.
+  static v1::CreateAuctionRequest EnglishRequest(const std::string& request_id) {
+    v1::CreateAuctionRequest req;
+    req.set_request_id(request_id);
+    req.mutable_item()->set_title("Fountain pen");
+    req.set_format(v1::ENGLISH);
+    req.set_currency("EUR");
+    req.set_start_price_minor(1000);
+    ToProto(absl::Minutes(10), req.mutable_duration());
+    return req;
+  }
+
+  // Creates `req` as the seller; the auction (a failure is a test failure).
+  v1::Auction Create(const v1::CreateAuctionRequest& req) {
+    v1::Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return a;
+  }
 
   // A call context carrying `token` (none when empty), with a deadline.
   static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {

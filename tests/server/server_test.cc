@@ -31,24 +31,6 @@ const absl::Time kStart = testing::kServerStart;
 class ServerTest : public testing::InProcessServerTest {
  protected:
 
-  CreateAuctionRequest EnglishRequest(const std::string& request_id) {
-    CreateAuctionRequest req;
-    req.set_request_id(request_id);
-    req.mutable_item()->set_title("Fountain pen");
-    req.set_format(v1::ENGLISH);
-    req.set_currency("EUR");
-    req.set_start_price_minor(1000);
-    ToProto(absl::Minutes(10), req.mutable_duration());
-    return req;
-  }
-
-  Auction Create(const CreateAuctionRequest& req) {
-    Auction a;
-    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return a;
-  }
-
   grpc::Status Bid(const std::string& token, const std::string& auction_id, int64_t amount,
                    const std::string& client_bid_id, PlaceBidResponse* resp) {
     PlaceBidRequest req;
@@ -401,7 +383,8 @@ TEST_F(ShardedServerTest, BidStreamsFarLongerThanTheWindowAnswerEveryRequestInOr
         for (int i = 0; i < kBids; ++i) {
           PlaceBidRequest req;
           req.set_auction_id(ids[(i + s) % ids.size()]);
-          req.set_client_bid_id("s" + std::to_string(s) + "-" + std::to_string(i));
+          // Longer than a string's inline buffer: each slot keeps its own copy.
+          req.set_client_bid_id("stream-" + std::to_string(s) + "-request-" + std::to_string(i));
           // Each bidder's amounts rise on every auction; an answer may be
           // ACCEPTED or REJECTED (too low), but it must be this request's.
           req.set_amount_minor(1000 + 1000 * static_cast<int64_t>(i) + s);
@@ -412,7 +395,7 @@ TEST_F(ShardedServerTest, BidStreamsFarLongerThanTheWindowAnswerEveryRequestInOr
       PlaceBidResponse resp;
       int n = 0;
       while (stream->Read(&resp)) {
-        const std::string want = "s" + std::to_string(s) + "-" + std::to_string(n);
+        const std::string want = "stream-" + std::to_string(s) + "-request-" + std::to_string(n);
         if (first_wrong[s].empty() &&
             (resp.client_bid_id() != want || resp.auction_id() != ids[(n + s) % ids.size()] ||
              resp.outcome() == v1::BID_OUTCOME_UNSPECIFIED)) {

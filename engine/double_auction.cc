@@ -133,8 +133,8 @@ std::optional<DoubleAuction::OrderStatus> DoubleAuction::StatusOf(uint32_t entry
   const std::optional<OrderBook::Order> in_book = book_.Find(entry);
   const int64_t traded = accounts_[entry].traded;
   const int64_t resting = in_book ? in_book->quantity : 0;
-  return OrderStatus{e.side, e.amount_minor, e.quantity, traded, resting,
-                     int64_t{e.quantity} - traded - resting};
+  const int64_t cancelled = int64_t{e.quantity} - traded - resting;
+  return OrderStatus{e.side, e.amount_minor, e.quantity, traded, resting, cancelled};
 }
 
 // ---------------------------------------------------------------- continuous

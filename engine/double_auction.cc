@@ -184,11 +184,12 @@ void ContinuousDoubleAuction::FillsOf(uint32_t entry, std::vector<Fill>* out) co
   auto arrived = [](const CloseOutcome::TradeAward& t) {
     return std::max(t.buy_entry, t.sell_entry);
   };
-  auto it = std::partition_point(trades_.begin(), trades_.end(),
-                                 [&](const CloseOutcome::TradeAward& t) { return arrived(t) < entry; });
+  auto it =
+      std::partition_point(trades_.begin(), trades_.end(),
+                           [&](const CloseOutcome::TradeAward& t) { return arrived(t) < entry; });
   for (; it != trades_.end() && arrived(*it) == entry; ++it) {
-    out->push_back({it->buy_entry == entry ? it->sell_entry : it->buy_entry, it->price_minor,
-                    it->quantity});
+    out->push_back(
+        {it->buy_entry == entry ? it->sell_entry : it->buy_entry, it->price_minor, it->quantity});
   }
 }
 

@@ -8,8 +8,7 @@
 
 namespace gavel {
 
-BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder,
-                                   StreamLimit::Permit permit)
+BidStreamReactor::BidStreamReactor(Runtime* runtime, PrincipalId bidder, StreamLimit::Permit permit)
     : runtime_(runtime), bidder_(bidder), permit_(std::move(permit)) {
   StartRead(&incoming_);
 }

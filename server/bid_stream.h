@@ -56,7 +56,6 @@
 #include <string>
 
 #include "engine/engine.h"
-
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth.h"

@@ -234,10 +234,10 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   if (impl->pipeline) impl->pipeline->Start();
   impl->runtime->Start();
 
-  impl->watch_streams = std::make_unique<StreamLimit>(
-      impl->options.max_watch_streams, "watch streams", "--max_watch_streams");
-  impl->bid_streams = std::make_unique<StreamLimit>(impl->options.max_bid_streams,
-                                                    "bid streams", "--max_bid_streams");
+  impl->watch_streams = std::make_unique<StreamLimit>(impl->options.max_watch_streams,
+                                                      "watch streams", "--max_watch_streams");
+  impl->bid_streams = std::make_unique<StreamLimit>(impl->options.max_bid_streams, "bid streams",
+                                                    "--max_bid_streams");
   ServiceContext ctx{&impl->tokens, impl->runtime.get(), impl->store.get(),
                      impl->watch_streams.get(), impl->bid_streams.get()};
   impl->seller = std::make_unique<SellerServiceImpl>(ctx);

@@ -344,8 +344,8 @@ grpc::ServerWriteReactor<v1::AuctionEvent>* AuctionServiceImpl::WatchAuction(
   }
   StreamLimit::Permit permit = ctx_.watch_streams->TryTake();
   if (!permit.held()) {
-    reactor->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                     ctx_.watch_streams->RefusalMessage()));
+    reactor->FinishWith(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ctx_.watch_streams->RefusalMessage()));
     return reactor.get();
   }
   reactor->Hold(std::move(permit));

@@ -218,7 +218,7 @@ TEST_F(DoubleFormatsServerTest, BidStreamAnswersOrdersExactlyAsPlaceBidDoes) {
   // carol's sells: 3 at 100, 4 at 105, 5 at 110, 6 at 115.
   const std::vector<Step> steps = {
       {v1::BUY, 2, 90, false, "bob-rests-below-the-book-0001"},
-      {v1::BUY, 5, 107, false, "bob-crosses-two-sells-0002"},  // 3 at 100, 2 at 105
+      {v1::BUY, 5, 107, false, "bob-crosses-two-sells-0002"},          // 3 at 100, 2 at 105
       {v1::BUY, 9, 120, true, "bob-sweeps-immediate-or-cancel-0003"},  // 2, 5, 2 of 6
       {v1::BUY, 1, 95, true, "bob-misses-immediate-or-cancel-0004"},
       {v1::BUY, 5, 107, false, "bob-crosses-two-sells-0002"},  // resent: the same answer
@@ -250,8 +250,8 @@ TEST_F(DoubleFormatsServerTest, BidStreamAnswersOrdersExactlyAsPlaceBidDoes) {
   // differ only in the auction's id (in every bid id) and the sequence.
   for (size_t i = 0; i < steps.size(); ++i) {
     PlaceBidResponse unary;
-    grpc::Status st = bidder_->PlaceBid(As("bob-token").get(),
-                                        place(by_call.auction_id(), steps[i]), &unary);
+    grpc::Status st =
+        bidder_->PlaceBid(As("bob-token").get(), place(by_call.auction_id(), steps[i]), &unary);
     ASSERT_TRUE(st.ok()) << st.error_message();
     PlaceBidResponse got = streamed[i];
     EXPECT_EQ(got.client_bid_id(), steps[i].key);

@@ -30,7 +30,6 @@ const absl::Time kStart = testing::kServerStart;
 
 class ServerTest : public testing::InProcessServerTest {
  protected:
-
   grpc::Status Bid(const std::string& token, const std::string& auction_id, int64_t amount,
                    const std::string& client_bid_id, PlaceBidResponse* resp) {
     PlaceBidRequest req;

@@ -133,8 +133,8 @@ TEST_F(StreamLimitTest, WatchesEndedByTheServerGiveTheirPlacesBack) {
       retry.reader->Read(&e);
       st = retry.reader->Finish();
     }
-    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << "watch " << i << ": "
-                                                          << st.error_message();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND)
+        << "watch " << i << ": " << st.error_message();
   }
   bool admitted = false;
   for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -154,8 +154,8 @@ TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneE
   std::vector<BidStreamCall> open;
   for (size_t i = 0; i < kMostBidStreams; ++i) {
     open.push_back(OpenBids(i == 0 ? "bob-token" : "carol-token"));
-    ASSERT_TRUE(Bid(open.back(), id, 2000 + 1000 * static_cast<int64_t>(i),
-                    "k" + std::to_string(i), &resp))
+    ASSERT_TRUE(
+        Bid(open.back(), id, 2000 + 1000 * static_cast<int64_t>(i), "k" + std::to_string(i), &resp))
         << "stream " << i;
     EXPECT_EQ(resp.outcome(), v1::ACCEPTED) << resp.message();
   }
@@ -163,8 +163,7 @@ TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneE
   EXPECT_FALSE(Bid(refused, id, 9000, "d1", &resp));
   grpc::Status st = refused.stream->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(st.error_message().find("bid streams open (2, --max_bid_streams)"),
-            std::string::npos)
+  EXPECT_NE(st.error_message().find("bid streams open (2, --max_bid_streams)"), std::string::npos)
       << st.error_message();
 
   // The open streams still answer.

@@ -36,6 +36,8 @@ class Principals final : public PrincipalNames {
   // their names). REQUIRES: no other thread uses the table yet (before the
   // server serves); it invalidates string_views returned by Name.
   PrincipalId Intern(absl::string_view name);
+  // One more than the highest id.
+  size_t size() const { return names_.size(); }
 
  private:
   std::vector<std::string> names_;

@@ -44,9 +44,15 @@ ABSL_FLAG(uint64_t, outbox_alarm, 10000,
 ABSL_FLAG(uint64_t, max_watch_streams, gavel::ServerOptions().max_watch_streams,
           "the most WatchAuction streams open at once (0: no cap); a new one beyond is refused "
           "with RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, max_watch_streams_per_principal,
+          gavel::ServerOptions().max_watch_streams_per_principal,
+          "the most WatchAuction streams one principal may have open at once (0: no cap)");
 ABSL_FLAG(uint64_t, max_bid_streams, gavel::ServerOptions().max_bid_streams,
           "the most BidStream streams open at once (0: no cap); a new one beyond is refused "
           "with RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, max_bid_streams_per_principal,
+          gavel::ServerOptions().max_bid_streams_per_principal,
+          "the most BidStream streams one principal may have open at once (0: no cap)");
 ABSL_FLAG(uint32_t, shards, 0,
           "number of engine shards, each a thread owning its auctions (0: one per hardware "
           "thread)");
@@ -119,6 +125,8 @@ int main(int argc, char** argv) {
   options.outbox_alarm = absl::GetFlag(FLAGS_outbox_alarm);
   options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
   options.max_bid_streams = absl::GetFlag(FLAGS_max_bid_streams);
+  options.max_watch_streams_per_principal = absl::GetFlag(FLAGS_max_watch_streams_per_principal);
+  options.max_bid_streams_per_principal = absl::GetFlag(FLAGS_max_bid_streams_per_principal);
   if (options.data_dir.empty()) {
     gavel::ServerLog("error: --data_dir is required: the journal keeps every acknowledged command");
     return 2;

@@ -234,10 +234,14 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   if (impl->pipeline) impl->pipeline->Start();
   impl->runtime->Start();
 
-  impl->watch_streams = std::make_unique<StreamLimit>(impl->options.max_watch_streams,
-                                                      "watch streams", "--max_watch_streams");
-  impl->bid_streams = std::make_unique<StreamLimit>(impl->options.max_bid_streams, "bid streams",
-                                                    "--max_bid_streams");
+  // After recovery, which interns the principals the journal names.
+  const size_t principals = impl->tokens.principals().size();
+  impl->watch_streams = std::make_unique<StreamLimit>(StreamLimit::Options{
+      impl->options.max_watch_streams, impl->options.max_watch_streams_per_principal, principals,
+      "watch streams", "--max_watch_streams", "--max_watch_streams_per_principal"});
+  impl->bid_streams = std::make_unique<StreamLimit>(StreamLimit::Options{
+      impl->options.max_bid_streams, impl->options.max_bid_streams_per_principal, principals,
+      "bid streams", "--max_bid_streams", "--max_bid_streams_per_principal"});
   ServiceContext ctx{&impl->tokens, impl->runtime.get(), impl->store.get(),
                      impl->watch_streams.get(), impl->bid_streams.get()};
   impl->seller = std::make_unique<SellerServiceImpl>(ctx);

@@ -36,10 +36,13 @@ struct ServerOptions {
   // than this wait for PostgreSQL; the depth is logged every
   // outbox_log_interval while it is not zero.
   size_t outbox_alarm = 10000;
-  // The most WatchAuction and BidStream streams open at once (0: no cap);
-  // beyond, a new one is refused with RESOURCE_EXHAUSTED (server/stream_limit.h).
+  // The most WatchAuction and BidStream streams open at once, in all and
+  // for one principal (0: no cap); beyond, a new one is refused with
+  // RESOURCE_EXHAUSTED (server/stream_limit.h).
   size_t max_watch_streams = 20000;
+  size_t max_watch_streams_per_principal = 2000;
   size_t max_bid_streams = 5000;
+  size_t max_bid_streams_per_principal = 100;
   absl::Duration outbox_log_interval = absl::Seconds(5);
   // Log lines (recovery, snapshots, state hashes, outbox); null: stderr with
   // a timestamp.

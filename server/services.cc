@@ -240,10 +240,10 @@ grpc::ServerBidiReactor<v1::PlaceBidRequest, v1::PlaceBidResponse>* BidderServic
     grpc::CallbackServerContext* context) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return new RefusedBidStream(ToGrpc(caller.status()));
-  StreamLimit::Permit permit = ctx_.bid_streams->TryTake();
+  std::string refusal;
+  StreamLimit::Permit permit = ctx_.bid_streams->TryTake(caller->principal, &refusal);
   if (!permit.held()) {
-    return new RefusedBidStream(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ctx_.bid_streams->RefusalMessage()));
+    return new RefusedBidStream(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, refusal));
   }
   return new BidStreamReactor(ctx_.runtime, caller->principal, std::move(permit));
 }
@@ -342,10 +342,10 @@ grpc::ServerWriteReactor<v1::AuctionEvent>* AuctionServiceImpl::WatchAuction(
     reactor->FinishWith(ToGrpc(id.status()));
     return reactor.get();
   }
-  StreamLimit::Permit permit = ctx_.watch_streams->TryTake();
+  std::string refusal;
+  StreamLimit::Permit permit = ctx_.watch_streams->TryTake(caller->principal, &refusal);
   if (!permit.held()) {
-    reactor->FinishWith(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ctx_.watch_streams->RefusalMessage()));
+    reactor->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, refusal));
     return reactor.get();
   }
   reactor->Hold(std::move(permit));

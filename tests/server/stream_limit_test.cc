@@ -1,6 +1,6 @@
-// --max_watch_streams and --max_bid_streams: a stream past the cap is
-// refused at once with RESOURCE_EXHAUSTED, the streams already open go on,
-// and a place comes back when a stream ends.
+// --max_watch_streams, --max_bid_streams and their _per_principal caps: a
+// stream past a cap is refused at once with RESOURCE_EXHAUSTED, the streams
+// already open go on, and a place comes back when a stream ends.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -19,22 +19,26 @@ namespace gavel {
 namespace {
 
 constexpr size_t kMostWatchers = 3;
+constexpr size_t kMostWatchersEach = 2;
 constexpr size_t kMostBidStreams = 2;
+constexpr size_t kMostBidStreamsEach = 1;
 
 class StreamLimitTest : public testing::InProcessServerTest {
  protected:
   void Configure(ServerOptions* options) const override {
     options->max_watch_streams = kMostWatchers;
+    options->max_watch_streams_per_principal = kMostWatchersEach;
     options->max_bid_streams = kMostBidStreams;
+    options->max_bid_streams_per_principal = kMostBidStreamsEach;
   }
 
-  // A watch stream of `auction_id` from its first event.
+  // A watch stream of `auction_id` from its first event, as `token`.
   struct Watch {
     std::unique_ptr<grpc::ClientContext> ctx;
     std::unique_ptr<grpc::ClientReader<v1::AuctionEvent>> reader;
   };
-  Watch Open(const std::string& auction_id) {
-    Watch w{As("dave-token"), nullptr};
+  Watch Open(const std::string& auction_id, const std::string& token = "dave-token") {
+    Watch w{As(token), nullptr};
     v1::WatchAuctionRequest req;
     req.set_auction_id(auction_id);
     req.set_from_sequence(1);
@@ -67,11 +71,12 @@ TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOn
   const std::string id = Create(EnglishRequest("r1")).auction_id();
   std::vector<Watch> open;
   v1::AuctionEvent e;
+  const char* const kWatchers[kMostWatchers] = {"bob-token", "carol-token", "dave-token"};
   for (size_t i = 0; i < kMostWatchers; ++i) {
-    open.push_back(Open(id));
+    open.push_back(Open(id, kWatchers[i]));
     ASSERT_TRUE(open.back().reader->Read(&e)) << "watcher " << i;  // the history: open
   }
-  Watch refused = Open(id);
+  Watch refused = Open(id, "audit-token");
   EXPECT_FALSE(refused.reader->Read(&e));
   grpc::Status st = refused.reader->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -99,7 +104,7 @@ TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOn
   bool admitted = false;
   for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
        !admitted && absl::Now() < deadline;) {
-    Watch again = Open(id);
+    Watch again = Open(id, "audit-token");
     if (again.reader->Read(&e)) {
       admitted = true;
       again.ctx->TryCancel();
@@ -148,6 +153,53 @@ TEST_F(StreamLimitTest, WatchesEndedByTheServerGiveTheirPlacesBack) {
   EXPECT_TRUE(admitted);
 }
 
+// One principal may hold only its share: dave's third watch is refused for
+// him alone while carol's is let in; then the server is full for carol too.
+TEST_F(StreamLimitTest, OnePrincipalCannotTakeEveryPlace) {
+  const std::string id = Create(EnglishRequest("r1")).auction_id();
+  v1::AuctionEvent e;
+  std::vector<Watch> daves;
+  for (size_t i = 0; i < kMostWatchersEach; ++i) {
+    daves.push_back(Open(id, "dave-token"));
+    ASSERT_TRUE(daves.back().reader->Read(&e)) << "dave's watch " << i;
+  }
+  Watch third = Open(id, "dave-token");
+  EXPECT_FALSE(third.reader->Read(&e));
+  grpc::Status st = third.reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("you already have 2 watch streams open, the most one "
+                                    "principal may (--max_watch_streams_per_principal)"),
+            std::string::npos)
+      << st.error_message();
+
+  Watch carols = Open(id, "carol-token");
+  ASSERT_TRUE(carols.reader->Read(&e));  // 3 of 3 places now
+  Watch carols_second = Open(id, "carol-token");
+  EXPECT_FALSE(carols_second.reader->Read(&e));
+  st = carols_second.reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("--max_watch_streams)"), std::string::npos)
+      << st.error_message();
+
+  // dave ends one of his: he may open another.
+  daves.front().ctx->TryCancel();
+  daves.front().reader->Finish();
+  bool admitted = false;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
+       !admitted && absl::Now() < deadline;) {
+    Watch again = Open(id, "dave-token");
+    admitted = again.reader->Read(&e);
+    again.ctx->TryCancel();
+    again.reader->Finish();
+    if (!admitted) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(admitted);
+  daves.back().ctx->TryCancel();
+  daves.back().reader->Finish();
+  carols.ctx->TryCancel();
+  carols.reader->Finish();
+}
+
 TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneEnds) {
   const std::string id = Create(EnglishRequest("r1")).auction_id();
   v1::PlaceBidResponse resp;
@@ -159,6 +211,17 @@ TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneE
         << "stream " << i;
     EXPECT_EQ(resp.outcome(), v1::ACCEPTED) << resp.message();
   }
+  // bob has his one stream: his second is refused for him alone...
+  BidStreamCall bobs_second = OpenBids("bob-token");
+  EXPECT_FALSE(Bid(bobs_second, id, 8000, "b2", &resp));
+  grpc::Status mine = bobs_second.stream->Finish();
+  EXPECT_EQ(mine.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(mine.error_message().find(
+                "you already have 1 bid streams open, the most one principal may "
+                "(--max_bid_streams_per_principal)"),
+            std::string::npos)
+      << mine.error_message();
+  // ...and dave's first because the server has its most.
   BidStreamCall refused = OpenBids("dave-token");
   EXPECT_FALSE(Bid(refused, id, 9000, "d1", &resp));
   grpc::Status st = refused.stream->Finish();

@@ -99,9 +99,9 @@ class StreamLimit {
     }
     if (open_.fetch_add(1, std::memory_order_relaxed) >= options_.most && options_.most != 0) {
       GiveBack(who);
-      *refusal = absl::StrCat("the server already has its most ", options_.what, " open (",
-                              options_.most, ", ", options_.flag,
-                              "); close one or try again later");
+      *refusal =
+          absl::StrCat("the server already has its most ", options_.what, " open (", options_.most,
+                       ", ", options_.flag, "); close one or try again later");
       return Permit();
     }
     return Permit(this, who);

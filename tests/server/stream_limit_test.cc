@@ -216,10 +216,10 @@ TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneE
   EXPECT_FALSE(Bid(bobs_second, id, 8000, "b2", &resp));
   grpc::Status mine = bobs_second.stream->Finish();
   EXPECT_EQ(mine.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(mine.error_message().find(
-                "you already have 1 bid streams open, the most one principal may "
-                "(--max_bid_streams_per_principal)"),
-            std::string::npos)
+  EXPECT_NE(
+      mine.error_message().find("you already have 1 bid streams open, the most one principal may "
+                                "(--max_bid_streams_per_principal)"),
+      std::string::npos)
       << mine.error_message();
   // ...and dave's first because the server has its most.
   BidStreamCall refused = OpenBids("dave-token");

@@ -91,9 +91,9 @@ class StreamLimit {
       if (mine->fetch_add(1, std::memory_order_relaxed) >= options_.most_per_principal &&
           options_.most_per_principal != 0) {
         mine->fetch_sub(1, std::memory_order_relaxed);
-        *refusal = absl::StrCat("you already have ", options_.most_per_principal, " ",
-                                options_.what, " open, the most one principal may (",
-                                options_.per_principal_flag, "); close one first");
+        *refusal = absl::StrCat("you already have the most ", options_.what,
+                                " one principal may have open (", options_.most_per_principal,
+                                ", ", options_.per_principal_flag, "); close one first");
         return Permit();
       }
     }

@@ -167,8 +167,8 @@ TEST_F(StreamLimitTest, OnePrincipalCannotTakeEveryPlace) {
   EXPECT_FALSE(third.reader->Read(&e));
   grpc::Status st = third.reader->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(st.error_message().find("you already have 2 watch streams open, the most one "
-                                    "principal may (--max_watch_streams_per_principal)"),
+  EXPECT_NE(st.error_message().find("you already have the most watch streams one principal "
+                                    "may have open (2, --max_watch_streams_per_principal)"),
             std::string::npos)
       << st.error_message();
 
@@ -217,8 +217,8 @@ TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneE
   grpc::Status mine = bobs_second.stream->Finish();
   EXPECT_EQ(mine.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(
-      mine.error_message().find("you already have 1 bid streams open, the most one principal may "
-                                "(--max_bid_streams_per_principal)"),
+      mine.error_message().find("you already have the most bid streams one principal may have "
+                                "open (1, --max_bid_streams_per_principal)"),
       std::string::npos)
       << mine.error_message();
   // ...and dave's first because the server has its most.

@@ -92,8 +92,8 @@ class StreamLimit {
           options_.most_per_principal != 0) {
         mine->fetch_sub(1, std::memory_order_relaxed);
         *refusal = absl::StrCat("you already have the most ", options_.what,
-                                " one principal may have open (", options_.most_per_principal,
-                                ", ", options_.per_principal_flag, "); close one first");
+                                " one principal may have open (", options_.most_per_principal, ", ",
+                                options_.per_principal_flag, "); close one first");
         return Permit();
       }
     }

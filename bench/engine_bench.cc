@@ -539,6 +539,7 @@ BENCHMARK(BM_ShardLatency)
     ->Args({kSaturated, 1, 100})
     ->Args({kHalf, 0, 50})
     ->Args({kHalf, 1, 50})
+    ->Args({kHalf, 1, 25})  // below the rate of a lone bid (see BENCHMARKS.md, seventh round)
     ->Args({kHalfNoSpin, 0, 50})
     ->Args({kHalfNoSpin, 1, 50})
     ->UseRealTime();

@@ -42,6 +42,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -439,6 +440,11 @@ void BM_ShardLatency(benchmark::State& state) {
   std::vector<ProbeTask> pool(pool_size);
   std::vector<int64_t> samples;
   samples.reserve(state.max_iterations + pool_size);
+  // GAVEL_BENCH_DUMP=FILE: each sample's submit time (ns) and latency, one
+  // line each, written after the run (bench/latency_episodes.py reads it).
+  const char* dump_path = std::getenv("GAVEL_BENCH_DUMP");
+  std::vector<int64_t> submits;
+  if (dump_path != nullptr) submits.reserve(samples.capacity());
   uint64_t rng = 7;
   size_t next = 0;      // tasks submitted
   size_t reclaimed = 0;  // tasks whose sample is taken
@@ -449,7 +455,10 @@ void BM_ShardLatency(benchmark::State& state) {
   auto reclaim_one = [&] {
     ProbeTask& t = pool[reclaimed % pool_size];
     while (!t.done_.load(std::memory_order_acquire)) CpuRelax();
-    if (record) samples.push_back(t.done_ns_ - t.submit_ns_);
+    if (record) {
+      samples.push_back(t.done_ns_ - t.submit_ns_);
+      if (dump_path != nullptr) submits.push_back(t.submit_ns_);
+    }
     accepted += t.accepted_;
     ++reclaimed;
   };
@@ -516,6 +525,14 @@ void BM_ShardLatency(benchmark::State& state) {
   shard.Stop();
   Unpin(unpinned);
 
+  if (dump_path != nullptr) {
+    if (FILE* f = std::fopen(dump_path, "w"); f != nullptr) {
+      for (size_t i = 0; i < submits.size(); ++i) {
+        std::fprintf(f, "%" PRId64 " %" PRId64 "\n", submits[i], samples[i]);
+      }
+      std::fclose(f);
+    }
+  }
   state.SetItemsProcessed(state.iterations());
   ReportPercentiles(state, samples);
   // How often the shard parked (futex wait) per command, and how often the

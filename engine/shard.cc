@@ -1,5 +1,8 @@
 #include "engine/shard.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -161,8 +164,25 @@ void Shard::Start() {
                      ": Start() without Recover(): a journaled shard must recover first"));
     std::abort();
   }
-  if (sync_thread_mode()) sync_thread_ = std::thread([this] { SyncLoop(); });
+  // Named for top -H and perf: "gavel-shard-3", "gavel-sync-3".
+  if (sync_thread_mode()) {
+    sync_thread_ = std::thread([this] { SyncLoop(); });
+    pthread_setname_np(sync_thread_.native_handle(),
+                       absl::StrCat("gavel-sync-", options_.shard_index).c_str());
+  }
   thread_ = std::thread([this] { Loop(); });
+  pthread_setname_np(thread_.native_handle(),
+                     absl::StrCat("gavel-shard-", options_.shard_index).c_str());
+  if (options_.cpu >= 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(options_.cpu, &one);
+    if (const int err = pthread_setaffinity_np(thread_.native_handle(), sizeof(one), &one);
+        err != 0) {
+      Log(absl::StrCat("shard ", options_.shard_index, ": cannot pin to CPU ", options_.cpu,
+                       " (error ", err, "); it runs unpinned"));
+    }
+  }
   if (journal_ != nullptr && options_.background_compaction) {
     compactor_ = std::thread([this] { CompactorLoop(); });
   }

@@ -187,6 +187,12 @@ struct ShardOptions {
   // Wakes watchers when their feed has news; must outlive the shard. Null:
   // nobody is woken (readers poll; tests).
   FeedHub* feed_hub = nullptr;
+  // The CPU the shard thread runs on (pinned at Start), or -1: wherever the
+  // scheduler puts it. Meant for a core kept free of other work and of the
+  // timer tick (isolcpus, nohz_full): on a shared core the tick alone stalls
+  // a shard for tens of microseconds every few milliseconds (BENCHMARKS.md,
+  // seventh round). The sync and compaction threads are not pinned.
+  int cpu = -1;
 };
 
 // What a shard's recovery found (Shard::Recover).

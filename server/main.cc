@@ -8,11 +8,14 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -53,6 +56,9 @@ ABSL_FLAG(uint64_t, max_bid_streams, gavel::ServerOptions().max_bid_streams,
 ABSL_FLAG(uint64_t, max_bid_streams_per_principal,
           gavel::ServerOptions().max_bid_streams_per_principal,
           "the most BidStream streams one principal may have open at once (0: no cap)");
+ABSL_FLAG(std::vector<std::string>, shard_cpus, {},
+          "pin shard i to the i-th CPU of this comma-separated list (one per shard), e.g. cores "
+          "kept free of other work and of the timer tick (isolcpus, nohz_full); empty: not pinned");
 ABSL_FLAG(uint32_t, shards, 0,
           "number of engine shards, each a thread owning its auctions (0: one per hardware "
           "thread)");
@@ -155,6 +161,14 @@ int main(int argc, char** argv) {
   if (options.shards > 256) {
     gavel::ServerLog("error: --shards must be between 1 and 256");
     return 2;
+  }
+  for (const std::string& cpu : absl::GetFlag(FLAGS_shard_cpus)) {
+    int n = 0;
+    if (!absl::SimpleAtoi(cpu, &n)) {
+      gavel::ServerLog(absl::StrCat("error: --shard_cpus: '", cpu, "' is not a CPU number"));
+      return 2;
+    }
+    options.shard_cpus.push_back(n);
   }
   absl::StatusOr<gavel::TokenTable> tokens = gavel::TokenTable::Load(tokens_path);
   if (!tokens.ok()) {

@@ -25,6 +25,7 @@ Runtime::Runtime(RuntimeOptions options, const Clock* clock, const PrincipalName
     so.shard_count = n;
     so.ring_capacity = options.ring_capacity;
     so.spin_before_park = options.spin_before_park;
+    if (i < options.shard_cpus.size()) so.cpu = options.shard_cpus[i];
     so.auction_id_floor = options.auction_id_floor;
     if (!data_dir_.empty()) {
       so.journal = options.journal;

@@ -107,6 +107,9 @@ struct RuntimeOptions {
   std::function<void(const std::string&)> log;
   // A shard's journal failed (see ShardOptions::on_journal_failure).
   std::function<void(uint32_t shard, const absl::Status&)> on_journal_failure;
+  // Empty: shards are not pinned; else shard i runs on CPU shard_cpus[i]
+  // (ShardOptions::cpu). REQUIRES: one per shard.
+  std::vector<int> shard_cpus;
 };
 
 class Runtime final : private EngineListener {

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -118,6 +120,40 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
   return absl::OkStatus();
 }
 
+// --shard_cpus: one CPU per shard, each one this process may run on, none
+// twice (two shards on one core would take turns on it).
+absl::Status CheckShardCpus(const std::vector<int>& cpus, uint32_t shards) {
+  if (cpus.empty()) return absl::OkStatus();
+  if (cpus.size() != shards) {
+    return absl::InvalidArgumentError(absl::StrCat("--shard_cpus: gives ", cpus.size(),
+                                                   " CPU(s) for ", shards,
+                                                   " shard(s); give one per shard"));
+  }
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    return absl::InternalError(absl::StrCat("sched_getaffinity: ", std::strerror(errno)));
+  }
+  std::vector<int> usable;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &allowed)) usable.push_back(c);
+  }
+  std::vector<bool> seen(CPU_SETSIZE, false);
+  for (const int c : cpus) {
+    if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(c, &allowed)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--shard_cpus: CPU ", c, " is not one this process may run on (it may use ",
+                       absl::StrJoin(usable, ","), ")"));
+    }
+    if (seen[static_cast<size_t>(c)]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--shard_cpus: CPU ", c, " is given twice; each shard needs a core of its own"));
+    }
+    seen[static_cast<size_t>(c)] = true;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct GavelServer::Impl {
@@ -169,6 +205,9 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   impl->tokens = std::move(tokens);
   const Clock* clock = impl->options.clock ? impl->options.clock : &impl->system_clock;
 
+  if (absl::Status st = CheckShardCpus(impl->options.shard_cpus, impl->options.shards); !st.ok()) {
+    return st;
+  }
   const bool journaled = !impl->options.data_dir.empty();
   if (journaled) {
     std::error_code ec;
@@ -211,6 +250,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   ro.shards = impl->options.shards;
   ro.ring_capacity = impl->options.ring_capacity;
   ro.spin_before_park = impl->options.shard_spin;
+  ro.shard_cpus = impl->options.shard_cpus;
   ro.auction_id_floor = auction_id_floor;
   ro.data_dir = impl->options.data_dir;
   ro.journal = impl->options.journal;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -28,6 +29,10 @@ struct ServerOptions {
   // How long an idle shard polls its ring before it parks (see
   // ShardOptions::spin_before_park); 0: park at once.
   absl::Duration shard_spin = ShardOptions().spin_before_park;
+  // Empty: shards run wherever the scheduler puts them; else shard i is
+  // pinned to CPU shard_cpus[i] (ShardOptions::cpu): one per shard, each one
+  // the process may run on, none twice (else Start fails).
+  std::vector<int> shard_cpus;
   const Clock* clock = nullptr;  // null: the system clock
   // The journal: durability mode, file size and age limits (engine/journal.h;
   // the directory and shard fields are set per shard).

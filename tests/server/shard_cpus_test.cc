@@ -42,10 +42,13 @@ absl::Status StartWith(uint32_t shards, std::vector<int> cpus) {
 
 class ShardCpusTest : public testing::InProcessServerTest {
  protected:
-  uint32_t Shards() const override { return static_cast<uint32_t>(std::min<size_t>(2, cpus_.size())); }
+  uint32_t Shards() const override {
+    return static_cast<uint32_t>(std::min<size_t>(2, cpus_.size()));
+  }
   void Configure(ServerOptions* options) const override {
     // The last allowed CPUs, last first: not the order the kernel would pick.
-    for (size_t i = 0; i < Shards(); ++i) options->shard_cpus.push_back(cpus_[cpus_.size() - 1 - i]);
+    for (size_t i = 0; i < Shards(); ++i)
+      options->shard_cpus.push_back(cpus_[cpus_.size() - 1 - i]);
   }
   const std::vector<int> cpus_ = AllowedCpus();
 };

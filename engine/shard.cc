@@ -176,7 +176,8 @@ void Shard::Start() {
   if (options_.cpu >= 0) {
     cpu_set_t one;
     CPU_ZERO(&one);
-    CPU_SET(options_.cpu, &one);
+    if (options_.cpu < CPU_SETSIZE) CPU_SET(options_.cpu, &one);
+    // An empty set (a CPU past CPU_SETSIZE) is refused with EINVAL.
     if (const int err = pthread_setaffinity_np(thread_.native_handle(), sizeof(one), &one);
         err != 0) {
       Log(absl::StrCat("shard ", options_.shard_index, ": cannot pin to CPU ", options_.cpu,

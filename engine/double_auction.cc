@@ -100,8 +100,6 @@ CloseOutcome::TradeAward DoubleAuction::Trade(uint32_t buy_entry, uint32_t sell_
   return trades_.back();
 }
 
-int64_t DoubleAuction::CancelResting(uint32_t entry) { return book_.Remove(entry); }
-
 void DoubleAuction::CancelAll() {
   book_.Clear([](const OrderBook::Order&) {});
 }
@@ -116,7 +114,7 @@ absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t e
     return absl::PermissionDeniedError(
         absl::StrCat("bid ", FormatBidId(id(), entry), " is not yours to cancel"));
   }
-  const int64_t cancelled = CancelResting(entry);
+  const int64_t cancelled = book_.Remove(entry);  // what rested is now cancelled
   if (cancelled > 0) BookChanged(events);
   return cancelled;
 }
@@ -151,7 +149,7 @@ BidDecision ContinuousDoubleAuction::Place(const BidInput& bid, std::vector<Auct
     const uint32_t counter = best->entry;
     if (best->owner == bid.bidder) {
       // No self-trade: the owner's resting order goes, and matching goes on.
-      CancelResting(counter);
+      book_.Remove(counter);
       continue;
     }
     const int64_t price = best->price_minor;

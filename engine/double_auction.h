@@ -66,8 +66,6 @@ class DoubleAuction : public Auction {
   // Records a trade of `quantity` at `price` between two orders.
   CloseOutcome::TradeAward Trade(uint32_t buy_entry, uint32_t sell_entry, int64_t price,
                                  int64_t quantity);
-  // Takes what rests of `entry` out of the book as cancelled.
-  int64_t CancelResting(uint32_t entry);
   // Cancels every resting order (at the close).
   void CancelAll();
   // The book changed without a trade (a cancel); a format that publishes

@@ -134,22 +134,23 @@ absl::Status CheckShardCpus(const std::vector<int>& cpus, uint32_t shards) {
   if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
     return absl::InternalError(absl::StrCat("sched_getaffinity: ", std::strerror(errno)));
   }
-  std::vector<int> usable;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &allowed)) usable.push_back(c);
-  }
-  std::vector<bool> seen(CPU_SETSIZE, false);
+  cpu_set_t seen;
+  CPU_ZERO(&seen);
   for (const int c : cpus) {
     if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(c, &allowed)) {
+      std::vector<int> usable;
+      for (int u = 0; u < CPU_SETSIZE; ++u) {
+        if (CPU_ISSET(u, &allowed)) usable.push_back(u);
+      }
       return absl::InvalidArgumentError(
           absl::StrCat("--shard_cpus: CPU ", c, " is not one this process may run on (it may use ",
                        absl::StrJoin(usable, ","), ")"));
     }
-    if (seen[static_cast<size_t>(c)]) {
+    if (CPU_ISSET(c, &seen)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--shard_cpus: CPU ", c, " is given twice; each shard needs a core of its own"));
     }
-    seen[static_cast<size_t>(c)] = true;
+    CPU_SET(c, &seen);
   }
   return absl::OkStatus();
 }

@@ -107,12 +107,6 @@ class StreamLimit {
     return Permit(this, who);
   }
 
-  size_t open() const { return open_.load(std::memory_order_relaxed); }
-  // The open streams of `who` (0 for a principal not counted apart).
-  size_t open(PrincipalId who) const {
-    return who < options_.principals ? per_principal_[who].load(std::memory_order_relaxed) : 0;
-  }
-
  private:
   std::atomic<size_t>* CountOf(PrincipalId who) {
     return who < options_.principals ? &per_principal_[who] : nullptr;

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/server.h"
+#include "tests/engine/shard_test_util.h"
 #include "tests/server/in_process_server.h"
 
 namespace gavel {
@@ -44,6 +45,24 @@ class StreamLimitTest : public testing::InProcessServerTest {
     req.set_from_sequence(1);
     w.reader = auctions_->WatchAuction(w.ctx.get(), req);
     return w;
+  }
+
+  // Whether a watch of `auction_id` as `token` is let in (reads its first
+  // event) within 10 s; places come back once the server is done with a
+  // stream, a moment after its client is, so it retries. The watch it let
+  // in is ended.
+  bool WatchLetIn(const std::string& auction_id, const std::string& token) {
+    return testing::WaitFor(
+        [&] {
+          Watch w = Open(auction_id, token);
+          v1::AuctionEvent e;
+          const bool in = w.reader->Read(&e);
+          w.ctx->TryCancel();
+          w.reader->Finish();
+          if (!in) absl::SleepFor(absl::Milliseconds(20));
+          return in;
+        },
+        absl::Seconds(10));
   }
 
   // A bid stream of bob's that has had one bid answered (so the server
@@ -101,20 +120,19 @@ TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOn
   open.front().ctx->TryCancel();
   open.front().reader->Finish();
   open.erase(open.begin());
-  bool admitted = false;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
-       !admitted && absl::Now() < deadline;) {
-    Watch again = Open(id, "audit-token");
-    if (again.reader->Read(&e)) {
-      admitted = true;
-      again.ctx->TryCancel();
-      again.reader->Finish();
-    } else {
-      EXPECT_EQ(again.reader->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  }
-  EXPECT_TRUE(admitted);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        Watch again = Open(id, "audit-token");
+        if (again.reader->Read(&e)) {
+          again.ctx->TryCancel();
+          again.reader->Finish();
+          return true;
+        }
+        EXPECT_EQ(again.reader->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+        absl::SleepFor(absl::Milliseconds(20));
+        return false;
+      },
+      absl::Seconds(10)));
   for (Watch& w : open) w.ctx->TryCancel();
   for (Watch& w : open) w.reader->Finish();
 }
@@ -131,26 +149,20 @@ TEST_F(StreamLimitTest, WatchesEndedByTheServerGiveTheirPlacesBack) {
     // A place is given back when the call is done on the server's side,
     // a moment after the client sees its end: wait for that.
     grpc::Status st = missing.reader->Finish();
-    for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
-         st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && absl::Now() < deadline;) {
-      absl::SleepFor(absl::Milliseconds(20));
-      Watch retry = Open("A999999");
-      retry.reader->Read(&e);
-      st = retry.reader->Finish();
-    }
+    testing::WaitFor(
+        [&] {
+          if (st.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) return true;
+          absl::SleepFor(absl::Milliseconds(20));
+          Watch retry = Open("A999999");
+          retry.reader->Read(&e);
+          st = retry.reader->Finish();
+          return false;
+        },
+        absl::Seconds(10));
     EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND)
         << "watch " << i << ": " << st.error_message();
   }
-  bool admitted = false;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
-       !admitted && absl::Now() < deadline;) {
-    Watch w = Open(id);
-    admitted = w.reader->Read(&e);
-    w.ctx->TryCancel();
-    w.reader->Finish();
-    if (!admitted) absl::SleepFor(absl::Milliseconds(20));
-  }
-  EXPECT_TRUE(admitted);
+  EXPECT_TRUE(WatchLetIn(id, "dave-token"));
 }
 
 // One principal may hold only its share: dave's third watch is refused for
@@ -184,16 +196,7 @@ TEST_F(StreamLimitTest, OnePrincipalCannotTakeEveryPlace) {
   // dave ends one of his: he may open another.
   daves.front().ctx->TryCancel();
   daves.front().reader->Finish();
-  bool admitted = false;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
-       !admitted && absl::Now() < deadline;) {
-    Watch again = Open(id, "dave-token");
-    admitted = again.reader->Read(&e);
-    again.ctx->TryCancel();
-    again.reader->Finish();
-    if (!admitted) absl::SleepFor(absl::Milliseconds(20));
-  }
-  EXPECT_TRUE(admitted);
+  EXPECT_TRUE(WatchLetIn(id, "dave-token"));
   daves.back().ctx->TryCancel();
   daves.back().reader->Finish();
   carols.ctx->TryCancel();
@@ -236,21 +239,20 @@ TEST_F(StreamLimitTest, BidStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneE
   // One ends cleanly; its place comes back.
   open[0].stream->WritesDone();
   EXPECT_TRUE(open[0].stream->Finish().ok());
-  bool admitted = false;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
-       !admitted && absl::Now() < deadline;) {
-    BidStreamCall again = OpenBids("dave-token");
-    if (Bid(again, id, 20000, "d-again", &resp)) {
-      admitted = true;
-      EXPECT_EQ(resp.client_bid_id(), "d-again");
-      again.stream->WritesDone();
-      EXPECT_TRUE(again.stream->Finish().ok());
-    } else {
-      EXPECT_EQ(again.stream->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  }
-  EXPECT_TRUE(admitted);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        BidStreamCall again = OpenBids("dave-token");
+        if (Bid(again, id, 20000, "d-again", &resp)) {
+          EXPECT_EQ(resp.client_bid_id(), "d-again");
+          again.stream->WritesDone();
+          EXPECT_TRUE(again.stream->Finish().ok());
+          return true;
+        }
+        EXPECT_EQ(again.stream->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+        absl::SleepFor(absl::Milliseconds(20));
+        return false;
+      },
+      absl::Seconds(10)));
   open[1].stream->WritesDone();
   EXPECT_TRUE(open[1].stream->Finish().ok());
 }

@@ -37,11 +37,7 @@ class WatchTest : public testing::InProcessServerTest {
     req.set_currency("EUR");
     req.set_start_price_minor(100);
     ToProto(absl::Hours(1), req.mutable_duration());
-    v1::Auction a;
-    grpc::ClientContext ctx;
-    Auth(&ctx, "seller-token");
-    EXPECT_TRUE(v1::SellerService::NewStub(channel_)->CreateAuction(&ctx, req, &a).ok());
-    return a.auction_id();
+    return Create(req).auction_id();
   }
 
   // Closes `id` by the clock: two hours on, and any call makes the shard
@@ -51,9 +47,7 @@ class WatchTest : public testing::InProcessServerTest {
     v1::GetAuctionRequest get;
     get.set_auction_id(id);
     v1::Auction a;
-    grpc::ClientContext ctx;
-    Auth(&ctx, "bob-token");
-    ASSERT_TRUE(auctions_->GetAuction(&ctx, get, &a).ok());
+    ASSERT_TRUE(auctions_->GetAuction(As("bob-token").get(), get, &a).ok());
   }
 
   // `n` accepted bids, alternating bob and carol, over one BidStream each.
@@ -241,9 +235,7 @@ TEST_F(WatchTest, WatchEndedBeforeItsShardSubscribesIsDroppedQuietly) {
     v1::CancelAuctionRequest req;
     req.set_auction_id(over_id);
     v1::Auction a;
-    grpc::ClientContext ctx;
-    Auth(&ctx, "seller-token");
-    ASSERT_TRUE(seller_->CancelAuction(&ctx, req, &a).ok());
+    ASSERT_TRUE(seller_->CancelAuction(As("seller-token").get(), req, &a).ok());
   }
   Runtime& runtime = server_->runtime_for_test();
   std::atomic<bool> held{false};

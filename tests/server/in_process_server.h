@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/clock.h"
 #include "gavel/v1/gavel.grpc.pb.h"
@@ -79,6 +80,23 @@ class InProcessServerTest : public ::testing::Test {
     grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return a;
+  }
+
+  // A watch stream of `auction_id` from `from_sequence`, as `token`, ending
+  // by `deadline` at the latest.
+  struct WatchCall {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReader<v1::AuctionEvent>> reader;
+  };
+  WatchCall OpenWatch(const std::string& auction_id, const std::string& token,
+                      uint64_t from_sequence = 1, absl::Duration deadline = absl::Seconds(10)) {
+    WatchCall w{As(token), nullptr};
+    w.ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    v1::WatchAuctionRequest req;
+    req.set_auction_id(auction_id);
+    req.set_from_sequence(from_sequence);
+    w.reader = auctions_->WatchAuction(w.ctx.get(), req);
+    return w;
   }
 
   // A call context carrying `token` (none when empty), with a deadline.

@@ -33,20 +33,6 @@ class StreamLimitTest : public testing::InProcessServerTest {
     options->max_bid_streams_per_principal = kMostBidStreamsEach;
   }
 
-  // A watch stream of `auction_id` from its first event, as `token`.
-  struct Watch {
-    std::unique_ptr<grpc::ClientContext> ctx;
-    std::unique_ptr<grpc::ClientReader<v1::AuctionEvent>> reader;
-  };
-  Watch Open(const std::string& auction_id, const std::string& token = "dave-token") {
-    Watch w{As(token), nullptr};
-    v1::WatchAuctionRequest req;
-    req.set_auction_id(auction_id);
-    req.set_from_sequence(1);
-    w.reader = auctions_->WatchAuction(w.ctx.get(), req);
-    return w;
-  }
-
   // Whether a watch of `auction_id` as `token` is let in (reads its first
   // event) within 10 s; places come back once the server is done with a
   // stream, a moment after its client is, so it retries. The watch it let
@@ -54,7 +40,7 @@ class StreamLimitTest : public testing::InProcessServerTest {
   bool WatchLetIn(const std::string& auction_id, const std::string& token) {
     return testing::WaitFor(
         [&] {
-          Watch w = Open(auction_id, token);
+          WatchCall w = OpenWatch(auction_id, token);
           v1::AuctionEvent e;
           const bool in = w.reader->Read(&e);
           w.ctx->TryCancel();
@@ -88,14 +74,14 @@ class StreamLimitTest : public testing::InProcessServerTest {
 
 TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOneEnds) {
   const std::string id = Create(EnglishRequest("r1")).auction_id();
-  std::vector<Watch> open;
+  std::vector<WatchCall> open;
   v1::AuctionEvent e;
   const char* const kWatchers[kMostWatchers] = {"bob-token", "carol-token", "dave-token"};
   for (size_t i = 0; i < kMostWatchers; ++i) {
-    open.push_back(Open(id, kWatchers[i]));
+    open.push_back(OpenWatch(id, kWatchers[i]));
     ASSERT_TRUE(open.back().reader->Read(&e)) << "watcher " << i;  // the history: open
   }
-  Watch refused = Open(id, "audit-token");
+  WatchCall refused = OpenWatch(id, "audit-token");
   EXPECT_FALSE(refused.reader->Read(&e));
   grpc::Status st = refused.reader->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -110,7 +96,7 @@ TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOn
   bid.set_client_bid_id("b1");
   bid.set_amount_minor(1500);
   ASSERT_TRUE(bidder_->PlaceBid(As("bob-token").get(), bid, &resp).ok());
-  for (Watch& w : open) {
+  for (WatchCall& w : open) {
     ASSERT_TRUE(w.reader->Read(&e));
     EXPECT_TRUE(e.has_bid_accepted()) << e.ShortDebugString();
   }
@@ -122,7 +108,7 @@ TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOn
   open.erase(open.begin());
   EXPECT_TRUE(testing::WaitFor(
       [&] {
-        Watch again = Open(id, "audit-token");
+        WatchCall again = OpenWatch(id, "audit-token");
         if (again.reader->Read(&e)) {
           again.ctx->TryCancel();
           again.reader->Finish();
@@ -133,8 +119,8 @@ TEST_F(StreamLimitTest, WatchStreamsPastTheCapAreRefusedAndAPlaceComesBackWhenOn
         return false;
       },
       absl::Seconds(10)));
-  for (Watch& w : open) w.ctx->TryCancel();
-  for (Watch& w : open) w.reader->Finish();
+  for (WatchCall& w : open) w.ctx->TryCancel();
+  for (WatchCall& w : open) w.reader->Finish();
 }
 
 // A watch the server ends itself (an auction it does not have: NOT_FOUND
@@ -144,7 +130,7 @@ TEST_F(StreamLimitTest, WatchesEndedByTheServerGiveTheirPlacesBack) {
   const std::string id = Create(EnglishRequest("r1")).auction_id();
   v1::AuctionEvent e;
   for (size_t i = 0; i < 3 * kMostWatchers; ++i) {
-    Watch missing = Open("A999999");
+    WatchCall missing = OpenWatch("A999999", "dave-token");
     EXPECT_FALSE(missing.reader->Read(&e));
     // A place is given back when the call is done on the server's side,
     // a moment after the client sees its end: wait for that.
@@ -153,7 +139,7 @@ TEST_F(StreamLimitTest, WatchesEndedByTheServerGiveTheirPlacesBack) {
         [&] {
           if (st.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) return true;
           absl::SleepFor(absl::Milliseconds(20));
-          Watch retry = Open("A999999");
+          WatchCall retry = OpenWatch("A999999", "dave-token");
           retry.reader->Read(&e);
           st = retry.reader->Finish();
           return false;
@@ -170,12 +156,12 @@ TEST_F(StreamLimitTest, WatchesEndedByTheServerGiveTheirPlacesBack) {
 TEST_F(StreamLimitTest, OnePrincipalCannotTakeEveryPlace) {
   const std::string id = Create(EnglishRequest("r1")).auction_id();
   v1::AuctionEvent e;
-  std::vector<Watch> daves;
+  std::vector<WatchCall> daves;
   for (size_t i = 0; i < kMostWatchersEach; ++i) {
-    daves.push_back(Open(id, "dave-token"));
+    daves.push_back(OpenWatch(id, "dave-token"));
     ASSERT_TRUE(daves.back().reader->Read(&e)) << "dave's watch " << i;
   }
-  Watch third = Open(id, "dave-token");
+  WatchCall third = OpenWatch(id, "dave-token");
   EXPECT_FALSE(third.reader->Read(&e));
   grpc::Status st = third.reader->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -184,9 +170,9 @@ TEST_F(StreamLimitTest, OnePrincipalCannotTakeEveryPlace) {
             std::string::npos)
       << st.error_message();
 
-  Watch carols = Open(id, "carol-token");
+  WatchCall carols = OpenWatch(id, "carol-token");
   ASSERT_TRUE(carols.reader->Read(&e));  // 3 of 3 places now
-  Watch carols_second = Open(id, "carol-token");
+  WatchCall carols_second = OpenWatch(id, "carol-token");
   EXPECT_FALSE(carols_second.reader->Read(&e));
   st = carols_second.reader->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);

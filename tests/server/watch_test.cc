@@ -336,13 +336,8 @@ TEST_F(WatchTest, WatchersComingAndGoingWhileBidsArriveAllEndAndAreForgotten) {
                                absl::Seconds(10)));
 
   // A last watcher replays everything, then sees the close.
-  v1::WatchAuctionRequest req;
-  req.set_auction_id(id);
-  req.set_from_sequence(1);
-  grpc::ClientContext ctx;
-  Auth(&ctx, "dave-token");
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  auto reader = stub->WatchAuction(&ctx, req);
+  WatchCall last = OpenWatch(id, "dave-token", 1, absl::Seconds(20));
+  auto& reader = last.reader;
   std::vector<uint64_t> seen;
   v1::AuctionEvent e;
   // OPEN and the 400 bids.
@@ -362,14 +357,8 @@ TEST_F(WatchTest, WatchersComingAndGoingWhileBidsArriveAllEndAndAreForgotten) {
 TEST_F(WatchTest, ShutdownEndsWatchersWithTheSequenceToResumeFrom) {
   const std::string id = CreateAuction();
   Bids(id, 3);
-  v1::WatchAuctionRequest req;
-  req.set_auction_id(id);
-  req.set_from_sequence(1);
-  grpc::ClientContext ctx;
-  Auth(&ctx, "dave-token");
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  auto stub = v1::AuctionService::NewStub(channel_);
-  auto reader = stub->WatchAuction(&ctx, req);
+  WatchCall watch = OpenWatch(id, "dave-token", 1, absl::Seconds(20));
+  auto& reader = watch.reader;
   v1::AuctionEvent e;
   uint64_t last = 0;
   for (int i = 0; i < 4; ++i) {  // OPEN and the three bids

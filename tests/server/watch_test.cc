@@ -29,12 +29,11 @@ class WatchTest : public testing::InProcessServerTest {
     ctx->AddMetadata("authorization", "Bearer " + token);
   }
 
+  // An English auction of a clock from 1.00 EUR for an hour (CloseByClock
+  // moves two hours on).
   std::string CreateAuction(const std::string& request_id = "r") {
-    v1::CreateAuctionRequest req;
-    req.set_request_id(request_id);
+    v1::CreateAuctionRequest req = EnglishRequest(request_id);
     req.mutable_item()->set_title("Clock");
-    req.set_format(v1::ENGLISH);
-    req.set_currency("EUR");
     req.set_start_price_minor(100);
     ToProto(absl::Hours(1), req.mutable_duration());
     return Create(req).auction_id();

@@ -228,26 +228,30 @@ void BM_EnglishProxyBid(benchmark::State& state) {
   constexpr size_t kAhead = 3;
   const KeyPool keys(state.max_iterations + kAhead);
   uint64_t rng = 42;
+  // The key's hash is computed on arrival, as the server's network thread
+  // does (PlaceBidCommand::key_hash), but inside the timed loop.
   struct Arrived {
     size_t auction;
     PrincipalId bidder;
     uint64_t extra;
+    uint64_t key_hash;
   };
-  auto arrive = [&] {
+  auto arrive = [&](size_t n) {
     const uint64_t r = NextRandom(&rng);
-    return Arrived{static_cast<size_t>((r & 0xffffffffu) % book.ids.size()),
-                   1 + static_cast<PrincipalId>((r >> 32) % kBidders), r >> 48};
+    const auto bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
+    return Arrived{static_cast<size_t>((r & 0xffffffffu) % book.ids.size()), bidder, r >> 48,
+                   IdempotencyKeyHash(bidder, keys[n])};
   };
   Arrived queue[4];
-  for (size_t k = 0; k < kAhead; ++k) queue[k] = arrive();
+  for (size_t k = 0; k < kAhead; ++k) queue[k] = arrive(k);
   const absl::Time now = kT0 + absl::Seconds(1);
   size_t i = 0;
   int64_t accepted = 0;
   for (auto _ : state) {
-    queue[(i + kAhead) % 4] = arrive();
+    queue[(i + kAhead) % 4] = arrive(i + kAhead);
     if (prefetch) {
       const Arrived& next = queue[(i + 1) % 4];
-      book.engine.PrefetchBid(book.ids[next.auction], next.bidder, keys[i + 1]);
+      book.engine.PrefetchBid(book.ids[next.auction], next.key_hash);
       book.engine.PrefetchAuction(book.ids[queue[(i + 2) % 4].auction]);
     }
     const Arrived& bid = queue[i % 4];
@@ -255,6 +259,7 @@ void BM_EnglishProxyBid(benchmark::State& state) {
     cmd.auction_id = book.ids[bid.auction];
     cmd.bidder = bid.bidder;
     cmd.client_bid_id = keys[i];
+    cmd.key_hash = bid.key_hash;
     const int64_t minimum = book.auctions[bid.auction]->NextMinimum();
     cmd.amount_minor = minimum + static_cast<int64_t>(bid.extra % (minimum / 32 + 1));
     absl::StatusOr<BidResult> r = book.engine.PlaceBid(cmd, now);
@@ -291,7 +296,7 @@ class alignas(kCacheLine) ProbeTask final : public ShardTask {
     done_.store(true, std::memory_order_release);  // the one handoff back
   }
   void Prefetch(const Engine& engine, int distance) const override {
-    if (bid_) engine.PrefetchAhead(distance, cmd_.auction_id, cmd_.bidder, cmd_.client_bid_id);
+    if (bid_) engine.PrefetchAhead(distance, cmd_.auction_id, cmd_.key_hash);
   }
 
   bool bid_ = false;
@@ -473,6 +478,7 @@ void BM_ShardLatency(benchmark::State& state) {
       t.cmd_.auction_id = ids[a];
       t.cmd_.bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
       t.cmd_.client_bid_id = keys[next];
+      t.cmd_.key_hash = IdempotencyKeyHash(t.cmd_.bidder, t.cmd_.client_bid_id);
       t.auction_ = auctions[a];
       t.extra_ = r >> 48;
     }
@@ -774,6 +780,7 @@ void BM_DurableShard(benchmark::State& state) {
       t.cmd_.auction_id = ids[(r & 0xffffffffu) % ids.size()];
       t.cmd_.bidder = 1 + static_cast<PrincipalId>((r >> 32) % kBidders);
       t.cmd_.client_bid_id = keys[next];
+      t.cmd_.key_hash = IdempotencyKeyHash(t.cmd_.bidder, t.cmd_.client_bid_id);
       t.extra_ = r >> 48;
       t.done_.store(false, std::memory_order_relaxed);
       t.submit_ns_ = NowNs();

@@ -258,18 +258,28 @@ void BM_DoubleStreamEngine(benchmark::State& state) {
         engine->CreateAuction(kSeller, "stream", ContinuousSpec(), kT0)->auction_id;
     state.ResumeTiming();
     const size_t n = s->ops.size();
+    // An order's key hash, computed once, as the server's network thread
+    // does (PlaceBidCommand::key_hash), but inside the timed loop.
+    auto key_hash = [&](size_t k) {
+      const bench::StreamOp& op = s->ops[k];
+      return op.kind == bench::StreamOp::Kind::kOrder ? IdempotencyKeyHash(op.owner, keys[op.order])
+                                                      : 0;
+    };
+    uint64_t next_hash = n > 0 ? key_hash(0) : 0;
     for (size_t k = 0; k < n; ++k) {
       const bench::StreamOp& op = s->ops[k];
-      if (prefetch && k + 1 < n && s->ops[k + 1].kind == bench::StreamOp::Kind::kOrder) {
+      const uint64_t hash = next_hash;
+      next_hash = k + 1 < n ? key_hash(k + 1) : 0;
+      if (prefetch && next_hash != 0) {
         // What Shard::Loop does for the next task in its ring.
-        const bench::StreamOp& next = s->ops[k + 1];
-        engine->PrefetchBid(id, next.owner, keys[next.order]);
+        engine->PrefetchBid(id, next_hash);
       }
       if (op.kind == bench::StreamOp::Kind::kOrder) {
         PlaceBidCommand cmd;
         cmd.auction_id = id;
         cmd.bidder = op.owner;
         cmd.client_bid_id = keys[op.order];
+        cmd.key_hash = hash;
         cmd.amount_minor = op.price_minor;
         cmd.quantity = op.quantity;
         cmd.side = op.buy ? Side::kBuy : Side::kSell;

@@ -10,9 +10,12 @@
 #include "engine/money.h"
 
 namespace gavel {
-namespace {
 
-uint64_t KeyHash(PrincipalId who, absl::string_view key) { return absl::HashOf(who, key); }
+uint64_t IdempotencyKeyHash(PrincipalId who, absl::string_view key) {
+  return absl::HashOf(who, key);
+}
+
+namespace {
 
 // Reuses `out`'s capacity (absl::string_view is not std::string_view here).
 void AssignName(absl::string_view name, std::string* out) { out->assign(name.data(), name.size()); }
@@ -190,7 +193,7 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   AdvanceTo(now);
   now = now_;
   const Sequence before = sequence_;
-  const uint64_t key = KeyHash(seller, request_id);
+  const uint64_t key = IdempotencyKeyHash(seller, request_id);
   if (const uint32_t local = create_keys_.Find(key); local != 0) {
     const AuctionId first_id = uint64_t{local} * options_.shard_count + options_.shard_index;
     if (const Auction* first = Slot(first_id)) return first->View(/*public_view=*/false);
@@ -380,17 +383,16 @@ void Engine::PrefetchAuction(AuctionId id) const {
   for (size_t offset = 0; offset <= 256; offset += 64) __builtin_prefetch(p + offset);
 }
 
-void Engine::PrefetchBid(AuctionId id, PrincipalId bidder, absl::string_view client_bid_id) const {
+void Engine::PrefetchBid(AuctionId id, uint64_t key_hash) const {
   const Auction* a = Slot(id);
   if (a == nullptr) return;
-  a->client_bid_ids_.Prefetch(KeyHash(bidder, client_bid_id));
+  a->client_bid_ids_.Prefetch(key_hash);
   a->bids_.PrefetchTail();
 }
 
-void Engine::PrefetchAhead(int distance, AuctionId id, PrincipalId bidder,
-                           absl::string_view client_bid_id) const {
+void Engine::PrefetchAhead(int distance, AuctionId id, uint64_t key_hash) const {
   if (distance == 1) {
-    PrefetchBid(id, bidder, client_bid_id);
+    PrefetchBid(id, key_hash);
   } else {
     PrefetchAuction(id);
   }
@@ -403,7 +405,11 @@ absl::StatusOr<BidResult> Engine::PlaceBid(const PlaceBidCommand& cmd, absl::Tim
   Auction* found = Slot(cmd.auction_id);
   if (found == nullptr) return UnknownAuction(cmd.auction_id);
   Auction& a = *found;
-  const uint64_t key = KeyHash(cmd.bidder, cmd.client_bid_id);
+  // A hash handed in must be the key's: a wrong one would take a new bid
+  // for a resent one, or the reverse.
+  assert(cmd.key_hash == 0 || cmd.key_hash == IdempotencyKeyHash(cmd.bidder, cmd.client_bid_id));
+  const uint64_t key =
+      cmd.key_hash != 0 ? cmd.key_hash : IdempotencyKeyHash(cmd.bidder, cmd.client_bid_id);
   if (const uint32_t entry = a.client_bid_ids_.Find(key); entry != 0) {
     return ResultFor(a, entry, /*replayed=*/true);
   }

@@ -61,10 +61,20 @@ class CommandLog {
   virtual void Append(const JournalRecord& record) = 0;
 };
 
+// The 64-bit hash under which the engine's key indexes find an idempotency
+// key of `who` (a bid's client_bid_id, an auction's request_id). A server
+// computes a bid's on the thread that reads the request
+// (PlaceBidCommand::key_hash), so that the shard, which runs every bid of
+// its auctions, does not.
+uint64_t IdempotencyKeyHash(PrincipalId who, absl::string_view key);
+
 struct PlaceBidCommand {
   AuctionId auction_id = 0;
   PrincipalId bidder = kNoPrincipal;
   absl::string_view client_bid_id;  // idempotency key, non-empty
+  // IdempotencyKeyHash(bidder, client_bid_id) when the caller has computed it; 0:
+  // PlaceBid computes it.
+  uint64_t key_hash = 0;
   int64_t amount_minor = 0;
   int64_t quantity = 1;
   Side side = Side::kNone;
@@ -131,12 +141,12 @@ class Engine {
   // commands ahead; starts loading the auction object. PrefetchBid: the next
   // bid; reads the auction (loaded by then) and starts loading the key slot
   // and the bid log's tail. Unknown ids are ignored.
+  // `key_hash` is IdempotencyKeyHash(bidder, client_bid_id).
   void PrefetchAuction(AuctionId id) const;
-  void PrefetchBid(AuctionId id, PrincipalId bidder, absl::string_view client_bid_id) const;
+  void PrefetchBid(AuctionId id, uint64_t key_hash) const;
   // The hint for a bid `distance` (1 or 2) commands ahead: PrefetchBid for
   // 1, PrefetchAuction for 2 (what ShardTask::Prefetch of a bid calls).
-  void PrefetchAhead(int distance, AuctionId id, PrincipalId bidder,
-                     absl::string_view client_bid_id) const;
+  void PrefetchAhead(int distance, AuctionId id, uint64_t key_hash) const;
   // Cancels the owner's resting order `entry` (a bid log entry) in a
   // double auction; returns the quantity cancelled. NotFound,
   // PermissionDenied, FailedPrecondition (not open, or no resting orders in

@@ -68,7 +68,7 @@ void BidStreamReactor::Submit(uint64_t n) {
         Complete(n);
         Unref();
       },
-      BidHint{auction_id, bidder_, slot.key});
+      BidHint{auction_id, slot.command.key_hash});
   if (!queued) {
     refs_.fetch_sub(1, std::memory_order_relaxed);
     SetFailure(n, grpc::Status(runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE

@@ -85,17 +85,8 @@ PlaceBidCommand BidCommandFromRequest(const v1::PlaceBidRequest& req, AuctionId 
   cmd.quantity = req.quantity() == 0 ? 1 : req.quantity();
   cmd.side = static_cast<Side>(req.side());
   cmd.immediate_or_cancel = req.immediate_or_cancel();
+  cmd.key_hash = IdempotencyKeyHash(bidder, cmd.client_bid_id);
   return cmd;
-}
-
-absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
-                                 PrincipalId bidder, Engine& engine, absl::Time now,
-                                 v1::PlaceBidResponse* out) {
-  const PlaceBidCommand cmd = BidCommandFromRequest(req, auction_id, bidder);
-  absl::StatusOr<BidResult> result = engine.PlaceBid(cmd, now);
-  if (!result.ok()) return result.status();
-  BidResultToProto(*result, cmd, out);
-  return absl::OkStatus();
 }
 
 absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now,

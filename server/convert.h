@@ -26,14 +26,10 @@ absl::Duration FromProto(const google::protobuf::Duration& d);
 // field); the auction it names. PlaceBid and BidStream both use it.
 absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req);
 // The engine's command for a request CheckBidRequest accepted, for
-// `bidder`; its client_bid_id views the request's.
+// `bidder`; its client_bid_id views the request's, and its key_hash is
+// computed here (on the thread that read the request, not the shard's).
 PlaceBidCommand BidCommandFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
                                       PrincipalId bidder);
-// Places a bid CheckBidRequest accepted, for `bidder`, and fills `out`.
-// Runs on the auction's shard thread.
-absl::Status PlaceBidFromRequest(const v1::PlaceBidRequest& req, AuctionId auction_id,
-                                 PrincipalId bidder, Engine& engine, absl::Time now,
-                                 v1::PlaceBidResponse* out);
 
 // Checks the request's fields (InvalidArgument naming the first bad field)
 // and resolves relative times against `now` into an absolute spec. The

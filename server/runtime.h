@@ -49,12 +49,10 @@ class FnTask final : public ShardTask {
 grpc::Status JournalFailedStatus();
 
 // What a bid command will touch, so that the shard can start loading it
-// while the commands ahead of it run (ShardTask::Prefetch). The key must
-// stay valid until the command has run (it points into the request).
+// while the commands ahead of it run (ShardTask::Prefetch).
 struct BidHint {
   AuctionId auction_id = 0;  // 0: no hint
-  PrincipalId bidder = 0;
-  absl::string_view client_bid_id;
+  uint64_t key_hash = 0;     // PlaceBidCommand::key_hash
 };
 
 // A command (it changes state): `run(ctx)` applies it on the shard and fills
@@ -75,7 +73,7 @@ class CommandTask final : public ShardTask {
   }
   void Prefetch(const Engine& engine, int distance) const override {
     if (hint_.auction_id != 0) {
-      engine.PrefetchAhead(distance, hint_.auction_id, hint_.bidder, hint_.client_bid_id);
+      engine.PrefetchAhead(distance, hint_.auction_id, hint_.key_hash);
     }
   }
   void Acknowledge() override {

@@ -214,14 +214,18 @@ grpc::ServerUnaryReactor* BidderServiceImpl::PlaceBid(grpc::CallbackServerContex
   absl::StatusOr<AuctionId> id = CheckBidRequest(*request);
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const PrincipalId bidder = caller->principal;
-  const AuctionId auction_id = *id;
+  // Built here, so that the shard neither converts nor hashes the key; its
+  // client_bid_id views the request, which outlives the call.
+  const PlaceBidCommand cmd = BidCommandFromRequest(*request, *id, caller->principal);
   const bool queued = ctx_.runtime->RunCommand(
-      ctx_.runtime->ForAuction(auction_id),
-      [=](ShardContext& c) {
-        return ToGrpc(PlaceBidFromRequest(*request, auction_id, bidder, c.engine, c.now, response));
+      ctx_.runtime->ForAuction(cmd.auction_id),
+      [cmd, response](ShardContext& c) {
+        absl::StatusOr<BidResult> result = c.engine.PlaceBid(cmd, c.now);
+        if (!result.ok()) return ToGrpc(result.status());
+        BidResultToProto(*result, cmd, response);
+        return grpc::Status::OK;
       },
-      Answer(reactor), BidHint{auction_id, bidder, request->client_bid_id()});
+      Answer(reactor), BidHint{cmd.auction_id, cmd.key_hash});
   if (!queued) reactor->Finish(Busy(*ctx_.runtime));
   return reactor;
 }

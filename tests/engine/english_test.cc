@@ -898,18 +898,54 @@ TEST_F(EnglishTest, PrefetchHintsChangeNothing) {
   const std::string before = engine_.StateHash();
   for (AuctionId target : {id, id + 1000, AuctionId{0}}) {
     engine_.PrefetchAuction(target);
-    engine_.PrefetchBid(target, kAlice, "k");
-    engine_.PrefetchBid(target, kAlice, "");
+    engine_.PrefetchBid(target, IdempotencyKeyHash(kAlice, "k"));
+    engine_.PrefetchBid(target, IdempotencyKeyHash(kAlice, ""));
   }
   EXPECT_EQ(engine_.StateHash(), before);
   EXPECT_EQ(Bid(id, kAlice, 1000).reason, RejectReason::kNone);
   const std::string after_bid = engine_.StateHash();
   engine_.PrefetchAuction(id);
-  engine_.PrefetchBid(id, kBob, "bid-1");
+  engine_.PrefetchBid(id, IdempotencyKeyHash(kBob, "bid-1"));
   EXPECT_EQ(engine_.StateHash(), after_bid);
   // And the next bid is judged as it would have been.
   EXPECT_EQ(Bid(id, kBob, 1100).reason, RejectReason::kNone);
   EXPECT_TRUE(engine_.PlaceBid(testing::BidCommand(id, kAlice, "bid-1", 5000), kT0)->replayed);
+}
+
+// A server hands the key's hash in (PlaceBidCommand::key_hash); recovery and
+// other callers leave it to PlaceBid. Both must find the same key: a bid
+// placed one way is a replay when resent the other way, and a new key is
+// new either way.
+TEST_F(EnglishTest, AKeyHashHandedInFindsTheSameBidsAsOneComputedHere) {
+  const AuctionId id = Create(EnglishSpec());
+  auto hashed = [&](PrincipalId who, absl::string_view key, int64_t amount) {
+    PlaceBidCommand cmd = testing::BidCommand(id, who, key, amount);
+    cmd.key_hash = IdempotencyKeyHash(who, key);
+    return cmd;
+  };
+  absl::StatusOr<BidResult> first = engine_.PlaceBid(hashed(kAlice, "a-1", 1000), kT0);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->replayed);
+  absl::StatusOr<BidResult> resent =
+      engine_.PlaceBid(testing::BidCommand(id, kAlice, "a-1", 9000), kT0);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_TRUE(resent->replayed);
+  EXPECT_EQ(resent->entry, first->entry);
+
+  absl::StatusOr<BidResult> second =
+      engine_.PlaceBid(testing::BidCommand(id, kBob, "b-1", 1100), kT0);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->replayed);
+  absl::StatusOr<BidResult> again = engine_.PlaceBid(hashed(kBob, "b-1", 9000), kT0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->entry, second->entry);
+
+  // The same key from another bidder is another bid.
+  absl::StatusOr<BidResult> other = engine_.PlaceBid(hashed(kBob, "a-1", 1300), kT0);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->replayed);
+  EXPECT_NE(other->entry, first->entry);
 }
 
 TEST_F(EnglishTest, RepeatedClientBidIdOfARefusedBidReplaysTheRefusal) {

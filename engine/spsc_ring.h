@@ -10,19 +10,17 @@
 // - "One at a time" may be different threads over time if the hand-over
 //   itself is an acquire/release pair. (Its users, the shard's rings to and
 //   from its sync thread, each have one fixed producer and consumer.)
-// - Slots are constructed on the producer's first lap (placement new before
-//   the release of `tail_`), not up front: a ring costs no construction
-//   until it is used, however large. Slot i is constructed once tail_ > i,
-//   so the destructor destroys min(tail_, capacity) slots.
+// - T is trivially copyable (its users pass pointers): a slot is plain
+//   memory that the producer overwrites and the consumer copies out, with
+//   nothing to construct or destroy.
 #ifndef GAVEL_ENGINE_SPSC_RING_H_
 #define GAVEL_ENGINE_SPSC_RING_H_
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <new>
-#include <utility>
+#include <memory>
+#include <type_traits>
 
 #include "engine/mpsc_ring.h"
 
@@ -30,18 +28,12 @@ namespace gavel {
 
 template <typename T>
 class SpscRing {
+  static_assert(std::is_trivially_copyable_v<T>);
+
  public:
   // `capacity` is rounded up to a power of two.
-  explicit SpscRing(size_t capacity) : mask_(RingSlots(capacity) - 1) {
-    slots_ = static_cast<T*>(
-        ::operator new((mask_ + 1) * sizeof(T), std::align_val_t{alignof(T)}));
-  }
-  ~SpscRing() {
-    const uint64_t constructed = std::min<uint64_t>(tail_.load(std::memory_order_acquire),
-                                                    mask_ + 1);
-    for (uint64_t i = 0; i < constructed; ++i) slots_[i].~T();
-    ::operator delete(slots_, std::align_val_t{alignof(T)});
-  }
+  explicit SpscRing(size_t capacity)
+      : mask_(RingSlots(capacity) - 1), slots_(std::make_unique<T[]>(mask_ + 1)) {}
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
 
@@ -49,11 +41,7 @@ class SpscRing {
   bool TryPush(T value) {
     const uint64_t tail = tail_.load(std::memory_order_relaxed);
     if (tail - head_.load(std::memory_order_acquire) > mask_) return false;
-    if (tail <= mask_) {
-      new (&slots_[tail]) T(std::move(value));  // first lap
-    } else {
-      slots_[tail & mask_] = std::move(value);
-    }
+    slots_[tail & mask_] = value;
     tail_.store(tail + 1, std::memory_order_release);
     return true;
   }
@@ -62,8 +50,7 @@ class SpscRing {
   bool TryPop(T* out) {
     const uint64_t head = head_.load(std::memory_order_relaxed);
     if (head == tail_.load(std::memory_order_acquire)) return false;
-    *out = std::move(slots_[head & mask_]);
-    slots_[head & mask_] = T();
+    *out = slots_[head & mask_];
     head_.store(head + 1, std::memory_order_release);
     return true;
   }
@@ -75,7 +62,7 @@ class SpscRing {
 
  private:
   const size_t mask_;
-  T* slots_;  // mask_ + 1 slots, constructed on the first lap
+  const std::unique_ptr<T[]> slots_;  // mask_ + 1
   alignas(kCacheLine) std::atomic<uint64_t> head_{0};
   alignas(kCacheLine) std::atomic<uint64_t> tail_{0};
 };

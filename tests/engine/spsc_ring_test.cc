@@ -1,7 +1,6 @@
-// SpscRing: FIFO order, a full ring refuses, slots built lazily on the first
-// lap and destroyed exactly once, and a producer and a consumer on two
-// threads (run under ThreadSanitizer in .ci/run) lose, duplicate and reorder
-// nothing.
+// SpscRing: FIFO order, a full ring refuses, and a producer and a consumer
+// on two threads (run under ThreadSanitizer in .ci/run) lose, duplicate and
+// reorder nothing, and see what the other wrote through the pointers passed.
 #include "engine/spsc_ring.h"
 
 #include <cstdint>
@@ -12,17 +11,6 @@
 
 namespace gavel {
 namespace {
-
-// Counts live objects, so that the test sees what the ring constructs.
-struct Counted {
-  static inline int live = 0;
-  Counted() { ++live; }
-  explicit Counted(uint64_t v) : value(v) { ++live; }
-  Counted(const Counted& o) : value(o.value) { ++live; }
-  Counted& operator=(const Counted& o) = default;
-  ~Counted() { --live; }
-  uint64_t value = 0;
-};
 
 TEST(SpscRingTest, FifoAndFullAndEmpty) {
   SpscRing<int> ring(3);  // rounded up to 4
@@ -41,45 +29,27 @@ TEST(SpscRingTest, FifoAndFullAndEmpty) {
   EXPECT_FALSE(ring.Empty());
 }
 
-TEST(SpscRingTest, SlotsAreBuiltOnTheFirstLapAndDestroyedOnce) {
-  Counted::live = 0;
-  {
-    SpscRing<Counted> ring(4096);
-    EXPECT_EQ(Counted::live, 0) << "nothing is built up front";
-    for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(ring.TryPush(Counted(i)));
-    EXPECT_EQ(Counted::live, 3);
-    Counted out;  // +1
-    ASSERT_TRUE(ring.TryPop(&out));
-    EXPECT_EQ(out.value, 0u);
-    EXPECT_EQ(Counted::live, 4);  // the popped slot stays built
-  }
-  EXPECT_EQ(Counted::live, 0);
-  {
-    SpscRing<Counted> ring(4);
-    Counted out;
-    for (uint64_t i = 0; i < 10; ++i) {  // past the first lap
-      ASSERT_TRUE(ring.TryPush(Counted(i)));
-      ASSERT_TRUE(ring.TryPop(&out));
-      ASSERT_EQ(out.value, i);
-    }
-    EXPECT_EQ(Counted::live, 5);  // four slots and `out`
-  }
-  EXPECT_EQ(Counted::live, 0);
-}
-
 TEST(SpscRingTest, TwoThreadsPassEveryValueInOrder) {
   constexpr uint64_t kValues = 200'000;
-  auto ring = std::make_unique<SpscRing<std::shared_ptr<uint64_t>>>(64);
+  // As the shard passes batches: a pointer to memory the producer filled
+  // just before the push, which the consumer reads and frees.
+  auto ring = std::make_unique<SpscRing<uint64_t*>>(64);
   std::thread producer([&] {
     for (uint64_t i = 0; i < kValues;) {
-      if (ring->TryPush(std::make_shared<uint64_t>(i))) ++i;
+      auto* v = new uint64_t(i);
+      if (ring->TryPush(v)) {
+        ++i;
+      } else {
+        delete v;
+      }
     }
   });
   uint64_t next = 0;
-  std::shared_ptr<uint64_t> v;
+  uint64_t* v = nullptr;
   while (next < kValues) {
     if (ring->TryPop(&v)) {
       ASSERT_EQ(*v, next);
+      delete v;
       ++next;
     }
   }

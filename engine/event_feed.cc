@@ -43,7 +43,11 @@ void EventFeed::Publish(const AuctionEvent& event) {
 }
 
 EventFeed::ReadResult EventFeed::Read(uint64_t index, AuctionEvent* out) const {
-  const uint64_t published = published_.load(std::memory_order_acquire);
+  // seq_cst, not only acquire: a reader woken by the hub after
+  // ReleaseNotify must see an event whose ClaimNotify failed (the
+  // notification argument in event_feed.h needs this load in the single
+  // order of seq_cst operations; on x86 it is the same plain load).
+  const uint64_t published = published_.load(std::memory_order_seq_cst);
   if (index >= published) return ReadResult::kNotYet;
   if (published - index > mask_ + 1) return ReadResult::kOverwritten;
   const Slot& slot = SlotOf(index);

@@ -31,10 +31,12 @@
 // Notification (who wakes readers that have caught up): the shard, after
 // each Publish, calls ClaimNotify; only when it returns true does it hand
 // the feed to the FeedHub, so at most one hand-over per feed is in flight.
-// The hub calls ReleaseNotify before it wakes the feed's readers. Both the
-// store of published_ and the claim are seq_cst, and so is the release: if
-// the shard's claim failed, the hub's release came later in the single
-// order of seq_cst operations, so the readers it then wakes see the event.
+// The hub calls ReleaseNotify before it wakes the feed's readers. The
+// store of published_, the claim, the release and Read's load of
+// published_ are all seq_cst: if the shard's claim failed, the hub's
+// release came later in the single order of seq_cst operations, and a
+// reader's Read after its wake-up later still, so it sees the event. (An
+// acquire load there would be enough on x86 but not by the C++ model.)
 //
 // Subscription: what one watcher reads, in order: its replayed history (a
 // private copy made on the shard thread), then the feed from the position

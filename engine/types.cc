@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -54,14 +55,20 @@ absl::StatusOr<Format> ParseFormatName(absl::string_view name) {
   for (size_t i = 1; i < kFormatNames.size(); ++i) {
     if (kFormatNames[i] == name) return static_cast<Format>(i);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown format \"", name, "\""));
+  return absl::InvalidArgumentError(absl::StrCat("unknown format ", QuoteClientText(name)));
 }
 
 absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name) {
   for (size_t i = 1; i < kOutcomeNames.size(); ++i) {
     if (kOutcomeNames[i] == name) return static_cast<SettlementOutcome>(i);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown outcome \"", name, "\""));
+  return absl::InvalidArgumentError(absl::StrCat("unknown outcome ", QuoteClientText(name)));
+}
+
+std::string QuoteClientText(absl::string_view text) {
+  if (text.size() <= kQuotedBytes) return absl::StrCat("\"", absl::CHexEscape(text), "\"");
+  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kQuotedBytes)), "\"... (",
+                      text.size(), " bytes)");
 }
 
 std::string FormatAuctionId(AuctionId id) { return absl::StrCat("A", id); }
@@ -71,7 +78,7 @@ absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text) {
   if (text.size() < 2 || text[0] != 'A' || !std::isdigit(static_cast<unsigned char>(text[1])) ||
       !absl::SimpleAtoi(text.substr(1), &id)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("auction_id: \"", text, "\" is not an auction id (like A17)"));
+        absl::StrCat("auction_id: ", QuoteClientText(text), " is not an auction id (like A17)"));
   }
   return id;
 }
@@ -104,7 +111,7 @@ absl::Status ParseBidId(absl::string_view text, absl::string_view field, Auction
       dash == absl::string_view::npos ? absl::InvalidArgumentError("") : ParseAuctionId(text.substr(0, dash));
   if (!auction.ok() || !absl::SimpleAtoi(text.substr(dash + 1), entry) || *entry == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", text, "\" is not a bid id (like A17-3)"));
+        absl::StrCat(field, ": ", QuoteClientText(text), " is not a bid id (like A17-3)"));
   }
   *id = *auction;
   return absl::OkStatus();

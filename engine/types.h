@@ -83,6 +83,14 @@ absl::string_view OutcomeName(SettlementOutcome o);
 absl::StatusOr<Format> ParseFormatName(absl::string_view name);
 absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name);
 
+// A value a client sent, quoted for an error message: in double quotes,
+// bytes outside printable ASCII escaped (\n, \x1b), and cut after its
+// first kQuotedBytes bytes with how long it was, so that neither a long nor
+// a binary value makes the message unreadable, or too long for gRPC to send
+// back (its metadata limit is 8 KiB).
+inline constexpr size_t kQuotedBytes = 40;
+std::string QuoteClientText(absl::string_view text);
+
 // "A<number>" and back. ParseAuctionId fails with InvalidArgument.
 std::string FormatAuctionId(AuctionId id);
 absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text);

@@ -7,8 +7,15 @@ namespace gavel {
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
+  absl::string_view message = status.message();
+  if (message.size() <= kMaxStatusMessageBytes) {
+    return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(message));
+  }
+  // Cut at a character boundary (not inside a UTF-8 sequence).
+  size_t cut = kMaxStatusMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+                      absl::StrCat(message.substr(0, cut), "... (message cut)"));
 }
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {

@@ -15,6 +15,12 @@
 
 namespace gavel {
 
+// The longest status message the server sends; ToGrpc cuts longer ones
+// (gRPC refuses trailers over 8 KiB, and the client would then see only
+// RESOURCE_EXHAUSTED about metadata instead of the error).
+inline constexpr size_t kMaxStatusMessageBytes = 1024;
+
+// The same code and message, the message cut to kMaxStatusMessageBytes.
 grpc::Status ToGrpc(const absl::Status& status);
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out);

@@ -119,6 +119,53 @@ TEST_F(ServerTest, MalformedRequestsNameTheField) {
   EXPECT_NE(st.error_message().find("amount_minor"), std::string::npos);
 }
 
+// Any message longer than kMaxStatusMessageBytes is cut, at a character
+// boundary, keeping its code.
+TEST(ToGrpcTest, CutsLongMessagesAtACharacterBoundary) {
+  // "é" is two bytes: one of them would straddle the limit.
+  const std::string message = std::string(kMaxStatusMessageBytes - 1, 'x') + "\xc3\xa9 and more";
+  grpc::Status st = ToGrpc(absl::InvalidArgumentError(message));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            std::string(kMaxStatusMessageBytes - 1, 'x') + "... (message cut)");
+  const std::string short_message(kMaxStatusMessageBytes, 'y');
+  EXPECT_EQ(ToGrpc(absl::NotFoundError(short_message)).error_message(), short_message);
+  EXPECT_TRUE(ToGrpc(absl::OkStatus()).ok());
+}
+
+// A value echoed in an error is quoted short and escaped: a 9000-byte id
+// used to come back whole, past gRPC's 8 KiB limit for trailers, so that
+// the client saw RESOURCE_EXHAUSTED about metadata instead of the error.
+TEST_F(ServerTest, LongOrBinaryIdsComeBackShortAndEscapedInTheError) {
+  const std::string long_id = "A" + std::string(9000, '7') + "x";
+  v1::GetAuctionRequest get;
+  get.set_auction_id(long_id);
+  Auction out;
+  grpc::Status st = auctions_->GetAuction(As("bob-token").get(), get, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_NE(st.error_message().find("auction_id: \"A777"), std::string::npos)
+      << st.error_message();
+  EXPECT_NE(st.error_message().find("(9002 bytes)"), std::string::npos) << st.error_message();
+  EXPECT_LT(st.error_message().size(), 200u);
+
+  PlaceBidResponse resp;
+  st = Bid("bob-token", "A1\x1b[31m\n", 2000, "b1", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("\"A1\\x1b[31m\\n\""), std::string::npos)
+      << st.error_message();
+
+  Auction a = Create(EnglishRequest("for-cancel"));
+  v1::CancelBidRequest cancel;
+  cancel.set_auction_id(a.auction_id());
+  cancel.set_bid_id(a.auction_id() + "-" + std::string(20000, '1'));
+  cancel.set_request_id("c1");
+  v1::CancelBidResponse cancelled;
+  st = bidder_->CancelBid(As("bob-token").get(), cancel, &cancelled);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_NE(st.error_message().find("bid_id"), std::string::npos) << st.error_message();
+  EXPECT_LT(st.error_message().size(), 200u);
+}
+
 TEST_F(ServerTest, UnknownAuctionIsNotFound) {
   PlaceBidResponse resp;
   EXPECT_EQ(Bid("bob-token", "A999999", 2000, "b1", &resp).error_code(),

@@ -67,8 +67,8 @@ absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name) {
 
 std::string QuoteClientText(absl::string_view text) {
   if (text.size() <= kQuotedBytes) return absl::StrCat("\"", absl::CHexEscape(text), "\"");
-  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kQuotedBytes)), "\"... (",
-                      text.size(), " bytes)");
+  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kQuotedBytes)), "\"... (", text.size(),
+                      " bytes)");
 }
 
 std::string FormatAuctionId(AuctionId id) { return absl::StrCat("A", id); }

@@ -126,8 +126,7 @@ TEST(ToGrpcTest, CutsLongMessagesAtACharacterBoundary) {
   const std::string message = std::string(kMaxStatusMessageBytes - 1, 'x') + "\xc3\xa9 and more";
   grpc::Status st = ToGrpc(absl::InvalidArgumentError(message));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(st.error_message(),
-            std::string(kMaxStatusMessageBytes - 1, 'x') + "... (message cut)");
+  EXPECT_EQ(st.error_message(), std::string(kMaxStatusMessageBytes - 1, 'x') + "... (message cut)");
   const std::string short_message(kMaxStatusMessageBytes, 'y');
   EXPECT_EQ(ToGrpc(absl::NotFoundError(short_message)).error_message(), short_message);
   EXPECT_TRUE(ToGrpc(absl::OkStatus()).ok());
@@ -143,16 +142,14 @@ TEST_F(ServerTest, LongOrBinaryIdsComeBackShortAndEscapedInTheError) {
   Auction out;
   grpc::Status st = auctions_->GetAuction(As("bob-token").get(), get, &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
-  EXPECT_NE(st.error_message().find("auction_id: \"A777"), std::string::npos)
-      << st.error_message();
+  EXPECT_NE(st.error_message().find("auction_id: \"A777"), std::string::npos) << st.error_message();
   EXPECT_NE(st.error_message().find("(9002 bytes)"), std::string::npos) << st.error_message();
   EXPECT_LT(st.error_message().size(), 200u);
 
   PlaceBidResponse resp;
   st = Bid("bob-token", "A1\x1b[31m\n", 2000, "b1", &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("\"A1\\x1b[31m\\n\""), std::string::npos)
-      << st.error_message();
+  EXPECT_NE(st.error_message().find("\"A1\\x1b[31m\\n\""), std::string::npos) << st.error_message();
 
   Auction a = Create(EnglishRequest("for-cancel"));
   v1::CancelBidRequest cancel;

@@ -332,6 +332,12 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
     case RejectReason::kNone:
       return "";
     case RejectReason::kBidTooLow:
+      // The price can reach the largest amount a bid may be, and the
+      // increment then puts the minimum beyond it.
+      if (e.minimum_minor() > kMaxAmountMinor) {
+        return absl::StrCat("bid too low: no higher bid is possible, the price has reached ",
+                            "the most a bid may be (", FormatAmount(kMaxAmountMinor, cur), ")");
+      }
       return absl::StrCat("bid too low: the minimum bid is now ",
                           FormatAmount(e.minimum_minor(), cur));
     case RejectReason::kBidNotImproving:
@@ -341,6 +347,10 @@ std::string Engine::RejectMessage(const Auction& a, const BidEntry& e) const {
         if (e.minimum_minor() < 1) return "bid not low enough: the price cannot go any lower";
         return absl::StrCat("bid not low enough: the most you may bid is now ",
                             FormatAmount(e.minimum_minor(), cur));
+      }
+      if (e.minimum_minor() > kMaxAmountMinor) {
+        return absl::StrCat("you already lead with the most a bid may be (",
+                            FormatAmount(kMaxAmountMinor, cur), ")");
       }
       return absl::StrCat(
           "you already lead with a higher or equal maximum; a new maximum must be at least ",

@@ -948,6 +948,33 @@ TEST_F(EnglishTest, AKeyHashHandedInFindsTheSameBidsAsOneComputedHere) {
   EXPECT_NE(other->entry, first->entry);
 }
 
+// At the largest amount a bid may be, the next minimum (price plus the
+// increment) is beyond it: the refusal says no higher bid is possible
+// instead of naming a minimum nobody may bid.
+TEST_F(EnglishTest, AtTheLargestAmountTheRefusalSaysNoHigherBidIsPossible) {
+  AuctionSpec spec = EnglishSpec();
+  spec.start_price_minor = kMaxAmountMinor - 50;
+  const AuctionId id = Create(spec);
+  // Alice leads at the start price, one increment short of the limit.
+  ASSERT_EQ(Bid(id, kAlice, kMaxAmountMinor).reason, RejectReason::kNone);
+  absl::StatusOr<BidResult> low = TryBid(id, kCarol, kMaxAmountMinor, kT0, "carol-max");
+  ASSERT_TRUE(low.ok());
+  EXPECT_EQ(low->reason, RejectReason::kBidTooLow);
+  EXPECT_GT(low->minimum_minor, kMaxAmountMinor);
+  EXPECT_EQ(low->message,
+            "bid too low: no higher bid is possible, the price has reached the most a bid may be "
+            "(10000000000000.00 EUR)");
+  absl::StatusOr<BidResult> again = TryBid(id, kAlice, kMaxAmountMinor, kT0, "alice-again");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->reason, RejectReason::kBidNotImproving);
+  EXPECT_EQ(again->message, "you already lead with the most a bid may be (10000000000000.00 EUR)");
+  // Below the limit the message still names the minimum.
+  const AuctionId other = Create(EnglishSpec());
+  absl::StatusOr<BidResult> under = TryBid(other, kAlice, 1, kT0, "under");
+  ASSERT_TRUE(under.ok());
+  EXPECT_EQ(under->message, "bid too low: the minimum bid is now 10.00 EUR");
+}
+
 TEST_F(EnglishTest, RepeatedClientBidIdOfARefusedBidReplaysTheRefusal) {
   const AuctionId id = Create(EnglishSpec());
   absl::StatusOr<BidResult> first = TryBid(id, kAlice, 900, kT0, "low");

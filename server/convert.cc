@@ -1,5 +1,6 @@
 #include "server/convert.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/money.h"
 
@@ -96,9 +97,55 @@ PlaceBidCommand BidCommandFromRequest(const v1::PlaceBidRequest& req, AuctionId 
   return cmd;
 }
 
+namespace {
+
+// Refuses what would reach other users' terminals and pages as it is:
+// control characters (C0 and DEL; in a description, tab and newline are
+// allowed), C1 controls, and the bidirectional embeddings, overrides and
+// isolates (U+202A-U+202E, U+2066-U+2069) that can make text read backwards.
+// `text` is valid UTF-8 (protobuf checks a string field).
+absl::Status CheckDisplayText(absl::string_view field, absl::string_view text, bool multiline) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto next = [&](size_t k) {
+      return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+    };
+    uint32_t refused = 0xFFFFFFFF;
+    if (c < 0x20 || c == 0x7F) {
+      if (!(multiline && (c == '\n' || c == '\t'))) refused = c;
+    } else if (c == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
+      refused = next(1);  // U+0080-U+009F
+    } else if (c == 0xE2 && next(1) == 0x80 && next(2) >= 0xAA && next(2) <= 0xAE) {
+      refused = 0x2000 + (next(2) & 0x3F);  // U+202A-U+202E
+    } else if (c == 0xE2 && next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9) {
+      refused = 0x2040 + (next(2) & 0x3F);  // U+2066-U+2069
+    }
+    if (refused != 0xFFFFFFFF) {
+      return Invalid(field, absl::StrCat("must not contain control characters (U+",
+                                         absl::AsciiStrToUpper(absl::StrCat(
+                                             absl::Hex(refused, absl::kZeroPad4))),
+                                         " at byte ", i, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now,
                              AuctionSpec* spec) {
   if (req.request_id().empty()) return Invalid("request_id", "is required (an idempotency key)");
+  if (absl::Status st = CheckDisplayText("item.title", req.item().title(), false); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = CheckDisplayText("item.category", req.item().category(), false);
+      !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = CheckDisplayText("item.description", req.item().description(), true);
+      !st.ok()) {
+    return st;
+  }
   if (req.request_id().size() > 128) return Invalid("request_id", "at most 128 bytes");
   if (!v1::Format_IsValid(req.format()) || req.format() == v1::FORMAT_UNSPECIFIED) {
     return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");

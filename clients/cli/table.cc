@@ -6,6 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
 namespace gavel::cli {
 namespace {
 
@@ -52,8 +55,41 @@ std::string Truncate(const std::string& text, size_t width) {
 
 Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
+std::string Printable(const std::string& text, bool multiline) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto next = [&](size_t k) {
+      return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+    };
+    if (c < 0x20 || c == 0x7F) {
+      if (multiline && c == '\n') {
+        out += '\n';
+      } else if (c == '\t') {
+        out += ' ';
+      } else {
+        absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+      }
+    } else if (c == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
+      absl::StrAppend(&out, "\\u", absl::Hex(next(1), absl::kZeroPad4));  // C1
+      ++i;
+    } else if (c == 0xE2 && ((next(1) == 0x80 && next(2) >= 0xAA && next(2) <= 0xAE) ||
+                             (next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9))) {
+      // Bidirectional embeddings, overrides and isolates.
+      const uint32_t point = 0x2000 + ((next(1) & 0x3F) << 6) + (next(2) & 0x3F);
+      absl::StrAppend(&out, "\\u", absl::Hex(point, absl::kZeroPad4));
+      i += 2;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 void Table::AddRow(std::vector<std::string> cells) {
   cells.resize(columns_.size());
+  for (std::string& cell : cells) cell = Printable(cell, /*multiline=*/false);
   rows_.push_back(std::move(cells));
 }
 
@@ -72,7 +108,7 @@ void Table::Print(std::ostream& out, bool header) const {
 }
 
 void Details::Add(std::string key, std::string value) {
-  rows_.emplace_back(std::move(key), std::move(value));
+  rows_.emplace_back(std::move(key), Printable(value, /*multiline=*/true));
 }
 
 void Details::Print(std::ostream& out) const {
@@ -82,7 +118,9 @@ void Details::Print(std::ostream& out) const {
   }
   for (const auto& [key, value] : rows_) {
     if (value.empty()) continue;
-    out << key << std::string(width - TextWidth(key) + 2, ' ') << value << '\n';
+    // A value's further lines start under its first.
+    out << key << std::string(width - TextWidth(key) + 2, ' ')
+        << absl::StrReplaceAll(value, {{"\n", "\n" + std::string(width + 2, ' ')}}) << '\n';
   }
 }
 

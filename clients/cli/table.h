@@ -44,6 +44,13 @@ class Details {
   std::vector<std::pair<std::string, std::string>> rows_;
 };
 
+// `text` safe to print on a terminal: control characters (tab as a space;
+// newline kept when `multiline`), C1 controls and the bidirectional
+// overrides and isolates written as escapes (\x1b, \u202e), so that text
+// from the server (an auction's title) cannot move the cursor, recolour the
+// terminal or reverse what follows. Table and Details apply it to every
+// cell.
+std::string Printable(const std::string& text, bool multiline);
 // Display width of UTF-8 text in code points.
 size_t TextWidth(const std::string& text);
 // `text` cut to `width` code points, ending in "..." when cut.

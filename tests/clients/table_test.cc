@@ -80,5 +80,30 @@ TEST(Table, DetailsPadKeysAndSkipEmptyValues) {
             "current price  12.50 EUR\n");
 }
 
+// Text from the server reaches the terminal escaped: an escape sequence, a
+// carriage return or a right-to-left override in a title cannot recolour,
+// overwrite or reverse what is printed.
+TEST(Table, ControlCharactersArePrintedAsEscapes) {
+  EXPECT_EQ(Printable("lamp\x1b[31mred\r", false), "lamp\\x1b[31mred\\x0d");
+  EXPECT_EQ(Printable("a\nb\tc", false), "a\\x0ab c");
+  EXPECT_EQ(Printable("a\nb", true), "a\nb");
+  EXPECT_EQ(Printable("x\u202e\u2066y\u0085z\x7f", false), "x\\u202e\\u2066y\\u0085z\\x7f");
+  EXPECT_EQ(Printable("Zoë \u2014 5 \u20ac", false), "Zoë \u2014 5 \u20ac");  // other text as is
+
+  Table t({{"TITLE"}, {"N"}});
+  t.AddRow({"a\x1b[2Jb", "1"});
+  EXPECT_EQ(Printed(t), "TITLE      N\na\\x1b[2Jb  1\n");
+
+  Details d;
+  d.Add("title", "two\x1b[31m");
+  d.Add("description", "first line\nsecond line");
+  std::ostringstream out;
+  d.Print(out);
+  EXPECT_EQ(out.str(),
+            "title        two\\x1b[31m\n"
+            "description  first line\n"
+            "             second line\n");
+}
+
 }  // namespace
 }  // namespace gavel::cli

@@ -119,6 +119,54 @@ TEST_F(ServerTest, MalformedRequestsNameTheField) {
   EXPECT_NE(st.error_message().find("amount_minor"), std::string::npos);
 }
 
+// Titles and categories with control characters, C1 controls or the
+// bidirectional overrides are refused (they would reach other users'
+// terminals and pages); a description may have newlines and tabs.
+TEST_F(ServerTest, ControlCharactersInItemTextAreRefused) {
+  struct Case {
+    std::string name;
+    std::function<void(CreateAuctionRequest*)> mutate;
+    std::string expected;  // empty: accepted
+  };
+  const std::vector<Case> cases = {
+      {"escape in title",
+       [](CreateAuctionRequest* r) { r->mutable_item()->set_title("lamp\x1b[31mred"); },
+       "item.title: must not contain control characters (U+001B at byte 4)"},
+      {"newline in title", [](CreateAuctionRequest* r) { r->mutable_item()->set_title("a\nb"); },
+       "item.title: must not contain control characters (U+000A at byte 1)"},
+      {"right-to-left override in title",
+       [](CreateAuctionRequest* r) { r->mutable_item()->set_title("abc\u202Etxt.exe"); },
+       "item.title: must not contain control characters (U+202E at byte 3)"},
+      {"isolate in category",
+       [](CreateAuctionRequest* r) { r->mutable_item()->set_category("x\u2066"); },
+       "item.category: must not contain control characters (U+2066 at byte 1)"},
+      {"C1 control in category",
+       [](CreateAuctionRequest* r) { r->mutable_item()->set_category("\u0085"); },
+       "item.category: must not contain control characters (U+0085 at byte 0)"},
+      {"bell in description",
+       [](CreateAuctionRequest* r) { r->mutable_item()->set_description("ding\x07"); },
+       "item.description: must not contain control characters (U+0007 at byte 4)"},
+      {"lines and tabs in description",
+       [](CreateAuctionRequest* r) {
+         r->mutable_item()->set_description("Brass.\n\tHeight: 40 cm\nZoë \u2014 5 \u20ac");
+       },
+       ""},
+  };
+  for (const Case& c : cases) {
+    CreateAuctionRequest req = EnglishRequest("ctl-" + c.name);
+    c.mutate(&req);
+    Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    if (c.expected.empty()) {
+      EXPECT_TRUE(st.ok()) << c.name << ": " << st.error_message();
+      EXPECT_EQ(a.spec().item().description(), req.item().description()) << c.name;
+    } else {
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+      EXPECT_EQ(st.error_message(), c.expected) << c.name;
+    }
+  }
+}
+
 // Any message longer than kMaxStatusMessageBytes is cut, at a character
 // boundary, keeping its code.
 TEST(ToGrpcTest, CutsLongMessagesAtACharacterBoundary) {

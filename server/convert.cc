@@ -121,10 +121,11 @@ absl::Status CheckDisplayText(absl::string_view field, absl::string_view text, b
       refused = 0x2040 + (next(2) & 0x3F);  // U+2066-U+2069
     }
     if (refused != 0xFFFFFFFF) {
-      return Invalid(field, absl::StrCat("must not contain control characters (U+",
-                                         absl::AsciiStrToUpper(absl::StrCat(
-                                             absl::Hex(refused, absl::kZeroPad4))),
-                                         " at byte ", i, ")"));
+      return Invalid(
+          field,
+          absl::StrCat("must not contain control characters (U+",
+                       absl::AsciiStrToUpper(absl::StrCat(absl::Hex(refused, absl::kZeroPad4))),
+                       " at byte ", i, ")"));
     }
   }
   return absl::OkStatus();
@@ -138,8 +139,7 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
   if (absl::Status st = CheckDisplayText("item.title", req.item().title(), false); !st.ok()) {
     return st;
   }
-  if (absl::Status st = CheckDisplayText("item.category", req.item().category(), false);
-      !st.ok()) {
+  if (absl::Status st = CheckDisplayText("item.category", req.item().category(), false); !st.ok()) {
     return st;
   }
   if (absl::Status st = CheckDisplayText("item.description", req.item().description(), true);

@@ -119,6 +119,17 @@ absl::StatusOr<int64_t> DoubleAuction::CancelOrder(PrincipalId owner, uint32_t e
   return cancelled;
 }
 
+std::optional<DoubleAuction::CancelAnswer> DoubleAuction::FindCancel(uint64_t key) const {
+  const uint32_t i = cancel_keys_.Find(key);
+  if (i == 0) return std::nullopt;
+  return cancels_[i - 1];
+}
+
+void DoubleAuction::RecordCancel(uint64_t key, uint32_t entry, int64_t quantity) {
+  cancels_.push_back({entry, static_cast<uint32_t>(quantity)});
+  cancel_keys_.Insert(key, static_cast<uint32_t>(cancels_.size()));
+}
+
 void DoubleAuction::FillView(AuctionView* view, bool /*public_view*/) const {
   // Levels are public in both views; who placed which order is not shown.
   book_.Levels(Side::kBuy, kViewLevels, &view->buy_levels);

@@ -52,6 +52,18 @@ class DoubleAuction : public Auction {
   int64_t NextMinimum() const override { return 0; }
   int64_t QuantityRemaining() const override { return 0; }
 
+  // Idempotent cancels: what the first cancel under a key (CancelBid's
+  // request_id, IdempotencyKeyHash(owner, request_id)) cancelled, so that a
+  // resent cancel gets the same answer and cancels nothing more.
+  struct CancelAnswer {
+    uint32_t entry = 0;
+    uint32_t quantity = 0;  // at most 10^9 units an order
+  };
+  std::optional<CancelAnswer> FindCancel(uint64_t key) const;
+  // REQUIRES: FindCancel(key) is nullopt.
+  void RecordCancel(uint64_t key, uint32_t entry, int64_t quantity);
+  const std::vector<CancelAnswer>& cancels() const { return cancels_; }
+
   // The account of order `entry`, or nullopt when it is not an accepted
   // order of this auction. Reads the order's bid log entry: the auction
   // must be driven through an Engine (which logs each bid before Place).
@@ -95,6 +107,8 @@ class DoubleAuction : public Auction {
   };
   static_assert(sizeof(Account) == 8);
   std::vector<Account, ArrayAllocator<Account>> accounts_;
+  HashIndex cancel_keys_;  // key -> 1 + its index in cancels_
+  std::vector<CancelAnswer> cancels_;
 };
 // DOUBLE_CONTINUOUS: an incoming order trades at once against the best
 // opposite orders while the prices cross, each trade at the resting order's

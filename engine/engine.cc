@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/audit.h"
+#include "engine/double_auction.h"
 #include "engine/money.h"
 
 namespace gavel {
@@ -459,7 +460,7 @@ absl::Status Engine::CheckBid(const Auction& a, const PlaceBidCommand& cmd) cons
     return absl::InvalidArgumentError("quantity: must be between 1 and 1000000000");
   }
   const Format format = a.format();
-  if ((format == Format::kDoubleContinuous || format == Format::kDoubleCall) &&
+  if (TwoSided(format) &&
       cmd.side != Side::kBuy && cmd.side != Side::kSell) {
     return absl::InvalidArgumentError("side: BUY or SELL is required in a double auction");
   }
@@ -468,7 +469,7 @@ absl::Status Engine::CheckBid(const Auction& a, const PlaceBidCommand& cmd) cons
         "immediate_or_cancel: applies only to DOUBLE_CONTINUOUS; a call market trades only at "
         "its close");
   }
-  const bool two_sided = format == Format::kDoubleContinuous || format == Format::kDoubleCall;
+  const bool two_sided = TwoSided(format);
   if (!two_sided && cmd.side != Side::kNone) {
     return absl::InvalidArgumentError(absl::StrCat(
         "side: only double auctions take BUY or SELL orders; auction ",
@@ -560,12 +561,20 @@ BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
 }
 
 absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
-                                          absl::Time now) {
+                                          absl::Time now, absl::string_view request_id) {
   AdvanceTo(now);
   const Sequence before = sequence_;
   Auction* found = Slot(id);
   if (found == nullptr) return UnknownAuction(id);
   Auction& a = *found;
+  // Only double auctions have orders to cancel (and keep cancel keys).
+  DoubleAuction* const book = TwoSided(a.format()) ? static_cast<DoubleAuction*>(&a) : nullptr;
+  const uint64_t key = request_id.empty() ? 0 : IdempotencyKeyHash(owner, request_id);
+  if (book != nullptr && !request_id.empty()) {
+    if (std::optional<DoubleAuction::CancelAnswer> first = book->FindCancel(key)) {
+      return int64_t{first->quantity};
+    }
+  }
   if (entry == 0 || entry > a.bids_.size()) {
     return absl::NotFoundError(
         absl::StrCat("bid ", FormatBidId(id, entry), " does not exist"));
@@ -584,10 +593,12 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
     a.last_sequence_ = ++sequence_;
     for (AuctionEvent& e : events) e.at = now_;
     EmitAll(a, &events);
-    if (JournalRecord* r = BeginRecord(RecordType::kCancelBid, before)) {
+    if (book != nullptr && !request_id.empty()) book->RecordCancel(key, entry, *cancelled);
+    if (JournalRecord* r = BeginRecord(RecordType::kCancelBidWithKey, before)) {
       r->auction_id = id;
       r->principal = owner;
       AssignName(names_->Name(owner), &r->principal_name);
+      AssignName(request_id, &r->key);
       r->entry = entry;
       CommitRecord(r);
     }
@@ -703,7 +714,8 @@ absl::Status Engine::ReplayCommand(const JournalRecord& r) {
       break;
     }
     case RecordType::kCancelBid:
-      if (absl::Status st = CancelBid(r.principal, r.auction_id, r.entry, r.time).status();
+    case RecordType::kCancelBidWithKey:
+      if (absl::Status st = CancelBid(r.principal, r.auction_id, r.entry, r.time, r.key).status();
           !st.ok()) {
         return st;
       }
@@ -812,6 +824,13 @@ std::string Engine::StateHash() const {
     d.Int(a->accepted_bids());
     d.Int(static_cast<int64_t>(a->last_sequence()));
     d.Int(static_cast<int64_t>(a->client_bid_ids_.size()));
+    if (TwoSided(a->format())) {
+      // What a resent cancel would answer.
+      for (const DoubleAuction::CancelAnswer& c : static_cast<const DoubleAuction*>(a)->cancels()) {
+        d.Int(c.entry);
+        d.Int(c.quantity);
+      }
+    }
     uint32_t entry = 0;
     for (const BidEntry& b : a->bids()) {
       ++entry;

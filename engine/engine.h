@@ -150,9 +150,13 @@ class Engine {
   // Cancels the owner's resting order `entry` (a bid log entry) in a
   // double auction; returns the quantity cancelled. NotFound,
   // PermissionDenied, FailedPrecondition (not open, or no resting orders in
-  // this format).
+  // this format). A cancel under a `request_id` the owner used before in
+  // this auction returns the first one's quantity and changes nothing
+  // (whatever entry it names); a refused one does not use its key up. The
+  // server always passes one; without (journals written before keys were
+  // kept) a cancel is not idempotent.
   absl::StatusOr<int64_t> CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
-                                    absl::Time now);
+                                    absl::Time now, absl::string_view request_id = {});
   // Marks a closed or cancelled auction's settlement as committed to
   // PostgreSQL: CLOSED -> SETTLED; a CANCELLED auction keeps its state but is
   // no longer carried by the journal's snapshots. Unknown ids are ignored.

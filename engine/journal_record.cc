@@ -201,6 +201,7 @@ absl::string_view RecordTypeName(RecordType type) {
     case RecordType::kCancelAuction: return "CancelAuction";
     case RecordType::kPlaceBid: return "PlaceBid";
     case RecordType::kCancelBid: return "CancelBid";
+    case RecordType::kCancelBidWithKey: return "CancelBidWithKey";
     case RecordType::kMarkSettled: return "MarkSettled";
     case RecordType::kTimerFired: return "TimerFired";
     case RecordType::kCounters: return "Counters";
@@ -243,9 +244,11 @@ void EncodeRecord(const JournalRecord& r, std::string* out) {
       w.U8(r.immediate_or_cancel ? 1 : 0);
       return;
     case RecordType::kCancelBid:
+    case RecordType::kCancelBidWithKey:
       w.U64(r.auction_id);
       w.Str(r.principal_name);
       w.U32(r.entry);
+      if (r.type == RecordType::kCancelBidWithKey) w.Str(r.key);
       return;
     case RecordType::kMarkSettled:
       w.U64(r.auction_id);
@@ -266,7 +269,7 @@ absl::StatusOr<JournalRecord> DecodeRecord(absl::string_view payload) {
   JournalRecord r;
   const uint8_t type = rd.U8("type");
   if (rd.ok() && (type < static_cast<uint8_t>(RecordType::kFileHeader) ||
-                  type > static_cast<uint8_t>(RecordType::kCounters))) {
+                  type > static_cast<uint8_t>(kLastRecordType))) {
     return absl::DataLossError(absl::StrCat("unknown record type ", type));
   }
   r.type = static_cast<RecordType>(type);
@@ -316,9 +319,11 @@ absl::StatusOr<JournalRecord> DecodeRecord(absl::string_view payload) {
       break;
     }
     case RecordType::kCancelBid:
+    case RecordType::kCancelBidWithKey:
       r.auction_id = rd.U64("auction_id");
       r.principal_name = rd.Str("owner");
       r.entry = rd.U32("entry");
+      if (r.type == RecordType::kCancelBidWithKey) r.key = rd.Str("request_id");
       break;
     case RecordType::kMarkSettled:
       r.auction_id = rd.U64("auction_id");
@@ -351,7 +356,7 @@ absl::Status PeekRecord(absl::string_view payload, RecordPeek* out) {
   const uint8_t t = rd.U8("type");
   if (!rd.ok()) return absl::DataLossError("empty record");
   if (t < static_cast<uint8_t>(RecordType::kFileHeader) ||
-      t > static_cast<uint8_t>(RecordType::kCounters)) {
+      t > static_cast<uint8_t>(kLastRecordType)) {
     return absl::DataLossError(absl::StrCat("unknown record type ", t));
   }
   out->type = static_cast<RecordType>(t);

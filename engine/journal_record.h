@@ -30,13 +30,18 @@ enum class RecordType : uint8_t {
   kCreateAuction = 2,  // principal = seller; key = request_id; spec; auction_id assigned
   kCancelAuction = 3,  // principal = seller; auction_id
   kPlaceBid = 4,       // principal = bidder; key = client_bid_id; auction_id, amount, ...
-  kCancelBid = 5,      // principal = owner; auction_id; entry
+  kCancelBid = 5,      // principal = owner; auction_id; entry (journals before cancel keys)
   kMarkSettled = 6,    // auction_id: PostgreSQL committed its settlement
   kTimerFired = 7,     // auction_id; timer_kind; timer_at
   // The engine's counters (sequence_after, next_local_id, time): ends every
   // rolled journal file and every snapshot.
   kCounters = 8,
+  // principal = owner; auction_id; entry; key = request_id: what CancelBid
+  // writes since a cancel's request_id makes it idempotent (kCancelBid,
+  // without the key, is still read from older journals).
+  kCancelBidWithKey = 9,
 };
+inline constexpr RecordType kLastRecordType = RecordType::kCancelBidWithKey;
 absl::string_view RecordTypeName(RecordType type);
 
 enum class FileKind : uint8_t { kJournal = 1, kSnapshot = 2 };
@@ -52,7 +57,7 @@ struct JournalRecord {
   // kNoPrincipal until recovery resolves the name.
   PrincipalId principal = kNoPrincipal;
   std::string principal_name;
-  std::string key;   // request_id (create) or client_bid_id (bid)
+  std::string key;   // request_id (create, cancel bid) or client_bid_id (bid)
   AuctionSpec spec;  // create
   int64_t amount_minor = 0;
   int64_t quantity = 1;

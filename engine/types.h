@@ -37,6 +37,8 @@ enum class Format : uint8_t {
   kDoubleContinuous = 9,
   kDoubleCall = 10,
 };
+// The double auctions: buy and sell orders (a DoubleAuction).
+inline bool TwoSided(Format f) { return f == Format::kDoubleContinuous || f == Format::kDoubleCall; }
 
 // Numbering matches gavel.v1.AuctionState.
 enum class AuctionState : uint8_t {

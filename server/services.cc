@@ -174,6 +174,11 @@ grpc::ServerUnaryReactor* SellerServiceImpl::CancelAuction(grpc::CallbackServerC
                                                            v1::Auction* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kSeller});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
+  // Cancelling is idempotent by itself (a cancelled auction comes back as it
+  // is); the key is required as on every other mutating request.
+  if (request->request_id().empty()) {
+    return FinishNow(context, Invalid("request_id: is required (an idempotency key)"));
+  }
   absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -257,6 +262,12 @@ grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerConte
                                                        v1::CancelBidResponse* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
+  if (request->request_id().empty()) {
+    return FinishNow(context, Invalid("request_id: is required (an idempotency key)"));
+  }
+  if (request->request_id().size() > 128) {
+    return FinishNow(context, Invalid("request_id: at most 128 bytes"));
+  }
   absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));
   AuctionId bid_auction = 0;
@@ -273,7 +284,8 @@ grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerConte
   const bool queued = ctx_.runtime->RunCommand(
       ctx_.runtime->ForAuction(auction_id),
       [=](ShardContext& c) {
-        absl::StatusOr<int64_t> cancelled = c.engine.CancelBid(owner, auction_id, entry, c.now);
+        absl::StatusOr<int64_t> cancelled =
+            c.engine.CancelBid(owner, auction_id, entry, c.now, request->request_id());
         if (cancelled.ok()) {
           response->set_cancelled(*cancelled > 0);
           response->set_quantity_cancelled(*cancelled);

@@ -137,6 +137,9 @@ std::vector<JournalRecord> OneOfEach() {
   r.principal_name = "alice";
   r.entry = 4'000'000'000u;
   out.push_back(r);
+  r.type = RecordType::kCancelBidWithKey;
+  r.key = "cancel-\x02";
+  out.push_back(r);
   r = base;
   r.type = RecordType::kMarkSettled;
   r.auction_id = 10;

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/clock.h"
+#include "engine/double_auction.h"
 #include "engine/env_memory.h"
 #include "engine/journal.h"
 #include "engine/journal_file.h"
@@ -161,6 +162,8 @@ class Generator {
     if (roll < 84) {
       c.kind = Command::Kind::kCancelBid;
       c.who = static_cast<PrincipalId>(2 + rng_() % 10);
+      // Repeats, on the same order or another: the first answer again.
+      c.key = absl::StrCat("cancel-", rng_() % 60);
       c.entry = a != nullptr && !a->bids().empty()
                     ? 1 + static_cast<uint32_t>(rng_() % a->bids().size())
                     : 1;
@@ -252,7 +255,7 @@ std::string Apply(const Command& c, Engine& engine, const NamedPrincipals& names
       return out;
     }
     case Command::Kind::kCancelBid: {
-      absl::StatusOr<int64_t> n = engine.CancelBid(who, c.auction, c.entry, c.now);
+      absl::StatusOr<int64_t> n = engine.CancelBid(who, c.auction, c.entry, c.now, c.key);
       return n.ok() ? absl::StrCat("cancelled ", *n) : n.status().ToString();
     }
     case Command::Kind::kCancelAuction: {
@@ -568,6 +571,52 @@ ShardOptions MemShardOptions(MemEnv* env, Durability durability) {
   o.background_compaction = false;  // MemEnv is used by one thread at a time
   o.log = [](const std::string&) {};
   return o;
+}
+
+// A cancel's request_id is journaled: after a restart (from the journal, or
+// from a snapshot that compacted it), the resent cancel still gets the first
+// answer and cancels nothing more.
+TEST(Recovery, ACancelKeyOutlivesARestartAndASnapshot) {
+  for (const bool snapshot : {false, true}) {
+    SCOPED_TRACE(snapshot ? "from a snapshot" : "from the journal");
+    MemEnv env;
+    NamedPrincipals names;
+    JournaledEngine a(&env, &names);
+    ASSERT_TRUE(a.Start(&names).ok());
+    AuctionSpec spec = testing::EnglishSpec();
+    spec.format = Format::kDoubleContinuous;
+    spec.start_price_minor = 100;
+    const AuctionId id = a.engine().CreateAuction(kSeller, "book", spec, kT0)->auction_id;
+    uint32_t entries[2];
+    for (int i = 0; i < 2; ++i) {
+      PlaceBidCommand sell = testing::BidCommand(id, testing::kAlice, absl::StrCat("s", i), 150);
+      sell.side = Side::kSell;
+      sell.quantity = 5 + i;
+      absl::StatusOr<BidResult> r = a.engine().PlaceBid(sell, kT0);
+      ASSERT_TRUE(r.ok() && r->reason == RejectReason::kNone);
+      entries[i] = r->entry;
+    }
+    ASSERT_EQ(*a.engine().CancelBid(testing::kAlice, id, entries[0], kT0, "undo"), 5);
+    if (snapshot) {
+      CompactionStats stats;
+      ASSERT_TRUE(a.Snapshot(kT0, &stats).ok());
+      ASSERT_GT(stats.snapshot_number, 0u);
+    } else {
+      ASSERT_TRUE(a.Step(kT0).ok());
+    }
+    std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+    NamedPrincipals fresh(7);  // other ids for the same names
+    RecoveryReport report;
+    std::unique_ptr<JournaledEngine> b = Restore(crashed.get(), &fresh, 1u << 20, &report);
+    EXPECT_EQ(b->engine().StateHash(), a.engine().StateHash());
+    const PrincipalId alice = fresh.Translate(testing::kAlice);
+    // Resent on the same order, or by mistake on the other: the first answer.
+    EXPECT_EQ(*b->engine().CancelBid(alice, id, entries[0], kT0, "undo"), 5);
+    EXPECT_EQ(*b->engine().CancelBid(alice, id, entries[1], kT0, "undo"), 5);
+    const auto* book = static_cast<const DoubleAuction*>(b->engine().Find(id));
+    ASSERT_EQ(book->StatusOf(entries[1])->resting, 6);
+    EXPECT_EQ(*b->engine().CancelBid(alice, id, entries[1], kT0, "undo-2"), 6);
+  }
 }
 
 TEST(JournaledShard, AcknowledgesOnlyWhatACrashWouldKeep) {

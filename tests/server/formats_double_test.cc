@@ -56,9 +56,10 @@ class DoubleFormatsServerTest : public testing::InProcessServerTest {
   }
 
   grpc::Status Cancel(const std::string& token, const std::string& auction_id,
-                      const std::string& bid_id, v1::CancelBidResponse* resp) {
+                      const std::string& bid_id, v1::CancelBidResponse* resp,
+                      const std::string& request_id = "") {
     v1::CancelBidRequest req;
-    req.set_request_id("cancel-" + bid_id);
+    req.set_request_id(request_id.empty() ? "cancel-" + bid_id : request_id);
     req.set_auction_id(auction_id);
     req.set_bid_id(bid_id);
     return bidder_->CancelBid(As(token).get(), req, resp);
@@ -305,6 +306,62 @@ TEST_F(DoubleFormatsServerTest, CancelBidOwnOtherAndMalformed) {
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_FALSE(nothing.cancelled());
   EXPECT_EQ(nothing.quantity_cancelled(), 0);
+}
+
+// API.md: repeating a request with the same key returns the first result
+// and changes nothing; a cancel's key is its request_id.
+TEST_F(DoubleFormatsServerTest, ACancelResentWithItsKeyGetsTheFirstAnswerAndCancelsNothingMore) {
+  const Auction a = Create(DoubleRequest(v1::DOUBLE_CONTINUOUS, "k1"));
+  PlaceBidResponse first, second, carols;
+  ASSERT_TRUE(Order("bob-token", a.auction_id(), v1::SELL, 5, 100, "bob-1", &first).ok());
+  ASSERT_TRUE(Order("bob-token", a.auction_id(), v1::SELL, 4, 101, "bob-2", &second).ok());
+  ASSERT_TRUE(Order("carol-token", a.auction_id(), v1::BUY, 2, 90, "carol-1", &carols).ok());
+
+  v1::CancelBidResponse resp;
+  grpc::Status st = Cancel("bob-token", a.auction_id(), first.bid_id(), &resp, "undo-1");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.quantity_cancelled(), 5);
+  // The answer was lost; bob resends: the same answer, not "nothing left".
+  v1::CancelBidResponse again;
+  st = Cancel("bob-token", a.auction_id(), first.bid_id(), &again, "undo-1");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(again.cancelled());
+  EXPECT_EQ(again.quantity_cancelled(), 5);
+  EXPECT_EQ(again.message(), resp.message());
+  // The same key on his other order is still the first request: nothing
+  // more is cancelled.
+  v1::CancelBidResponse reused;
+  st = Cancel("bob-token", a.auction_id(), second.bid_id(), &reused, "undo-1");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(reused.quantity_cancelled(), 5);
+  Auction view = Get(a.auction_id());
+  ASSERT_EQ(view.sell_levels_size(), 1);
+  EXPECT_EQ(view.sell_levels(0).quantity(), 4);
+  // A refused cancel does not use its key up; keys are per bidder.
+  st = Cancel("carol-token", a.auction_id(), second.bid_id(), &resp, "undo-1");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  st = Cancel("carol-token", a.auction_id(), carols.bid_id(), &resp, "undo-1");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.quantity_cancelled(), 2);
+  // A new key cancels the other order.
+  st = Cancel("bob-token", a.auction_id(), second.bid_id(), &resp, "undo-2");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.quantity_cancelled(), 4);
+  EXPECT_EQ(Get(a.auction_id()).sell_levels_size(), 0);
+
+  // The key is required, here as on every other mutating request.
+  v1::CancelBidRequest keyless;
+  keyless.set_auction_id(a.auction_id());
+  keyless.set_bid_id(second.bid_id());
+  st = bidder_->CancelBid(As("bob-token").get(), keyless, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "request_id: is required (an idempotency key)");
+  v1::CancelAuctionRequest keyless_auction;
+  keyless_auction.set_auction_id(a.auction_id());
+  Auction out;
+  st = seller_->CancelAuction(As("seller-token").get(), keyless_auction, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "request_id: is required (an idempotency key)");
 }
 
 TEST_F(DoubleFormatsServerTest, RequestsADoubleAuctionRefusesNameTheField) {

@@ -232,6 +232,7 @@ TEST_F(WatchTest, WatchEndedBeforeItsShardSubscribesIsDroppedQuietly) {
   const std::string over_id = CreateAuction("over");
   {
     v1::CancelAuctionRequest req;
+    req.set_request_id("cancel-over");
     req.set_auction_id(over_id);
     v1::Auction a;
     ASSERT_TRUE(seller_->CancelAuction(As("seller-token").get(), req, &a).ok());

@@ -460,8 +460,7 @@ absl::Status Engine::CheckBid(const Auction& a, const PlaceBidCommand& cmd) cons
     return absl::InvalidArgumentError("quantity: must be between 1 and 1000000000");
   }
   const Format format = a.format();
-  if (TwoSided(format) &&
-      cmd.side != Side::kBuy && cmd.side != Side::kSell) {
+  if (TwoSided(format) && cmd.side != Side::kBuy && cmd.side != Side::kSell) {
     return absl::InvalidArgumentError("side: BUY or SELL is required in a double auction");
   }
   if (cmd.immediate_or_cancel && format == Format::kDoubleCall) {

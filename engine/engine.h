@@ -155,8 +155,8 @@ class Engine {
   // (whatever entry it names); a refused one does not use its key up. The
   // server always passes one; without (journals written before keys were
   // kept) a cancel is not idempotent.
-  absl::StatusOr<int64_t> CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
-                                    absl::Time now, absl::string_view request_id = {});
+  absl::StatusOr<int64_t> CancelBid(PrincipalId owner, AuctionId id, uint32_t entry, absl::Time now,
+                                    absl::string_view request_id = {});
   // Marks a closed or cancelled auction's settlement as committed to
   // PostgreSQL: CLOSED -> SETTLED; a CANCELLED auction keeps its state but is
   // no longer carried by the journal's snapshots. Unknown ids are ignored.

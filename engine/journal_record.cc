@@ -201,7 +201,8 @@ absl::string_view RecordTypeName(RecordType type) {
     case RecordType::kCancelAuction: return "CancelAuction";
     case RecordType::kPlaceBid: return "PlaceBid";
     case RecordType::kCancelBid: return "CancelBid";
-    case RecordType::kCancelBidWithKey: return "CancelBidWithKey";
+    case RecordType::kCancelBidWithKey:
+      return "CancelBidWithKey";
     case RecordType::kMarkSettled: return "MarkSettled";
     case RecordType::kTimerFired: return "TimerFired";
     case RecordType::kCounters: return "Counters";

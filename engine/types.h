@@ -38,7 +38,9 @@ enum class Format : uint8_t {
   kDoubleCall = 10,
 };
 // The double auctions: buy and sell orders (a DoubleAuction).
-inline bool TwoSided(Format f) { return f == Format::kDoubleContinuous || f == Format::kDoubleCall; }
+inline bool TwoSided(Format f) {
+  return f == Format::kDoubleContinuous || f == Format::kDoubleCall;
+}
 
 // Numbering matches gavel.v1.AuctionState.
 enum class AuctionState : uint8_t {

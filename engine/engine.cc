@@ -560,7 +560,9 @@ BidResult Engine::ApplyBid(Auction& a, const PlaceBidCommand& cmd, uint64_t key,
 }
 
 absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint32_t entry,
-                                          absl::Time now, absl::string_view request_id) {
+                                          absl::Time now, absl::string_view request_id,
+                                          uint32_t* answered_entry) {
+  if (answered_entry != nullptr) *answered_entry = entry;
   AdvanceTo(now);
   const Sequence before = sequence_;
   Auction* found = Slot(id);
@@ -571,6 +573,7 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
   const uint64_t key = request_id.empty() ? 0 : IdempotencyKeyHash(owner, request_id);
   if (book != nullptr && !request_id.empty()) {
     if (std::optional<DoubleAuction::CancelAnswer> first = book->FindCancel(key)) {
+      if (answered_entry != nullptr) *answered_entry = first->entry;
       return int64_t{first->quantity};
     }
   }

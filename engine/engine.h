@@ -154,9 +154,11 @@ class Engine {
   // this auction returns the first one's quantity and changes nothing
   // (whatever entry it names); a refused one does not use its key up. The
   // server always passes one; without (journals written before keys were
-  // kept) a cancel is not idempotent.
+  // kept) a cancel is not idempotent. `answered_entry`, when given, is set
+  // to the order the answer is about (`entry`, or the first request's).
   absl::StatusOr<int64_t> CancelBid(PrincipalId owner, AuctionId id, uint32_t entry, absl::Time now,
-                                    absl::string_view request_id = {});
+                                    absl::string_view request_id = {},
+                                    uint32_t* answered_entry = nullptr);
   // Marks a closed or cancelled auction's settlement as committed to
   // PostgreSQL: CLOSED -> SETTLED; a CANCELLED auction keeps its state but is
   // no longer carried by the journal's snapshots. Unknown ids are ignored.

@@ -284,9 +284,11 @@ grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerConte
   const bool queued = ctx_.runtime->RunCommand(
       ctx_.runtime->ForAuction(auction_id),
       [=](ShardContext& c) {
+        uint32_t answered = entry;
         absl::StatusOr<int64_t> cancelled =
-            c.engine.CancelBid(owner, auction_id, entry, c.now, request->request_id());
+            c.engine.CancelBid(owner, auction_id, entry, c.now, request->request_id(), &answered);
         if (cancelled.ok()) {
+          response->set_bid_id(FormatBidId(auction_id, answered));
           response->set_cancelled(*cancelled > 0);
           response->set_quantity_cancelled(*cancelled);
           response->set_message(*cancelled > 0

@@ -484,15 +484,17 @@ int OrderCancel(Context& c) {
   v1::CancelBidResponse response;
   grpc::Status status = c.client.CancelBid(request, &response);
   if (!status.ok()) return RpcFailure(c, status, "--request-id", request.request_id());
+  // A resent request_id answers about the first request's order.
+  const std::string& order = response.bid_id().empty() ? request.bid_id() : response.bid_id();
   if (c.json) {
     if (!WriteJson(c, response, request.request_id())) return kExitRpcError;
   } else if (response.cancelled()) {
-    c.out << "CANCELLED: " << response.quantity_cancelled() << " cancelled (order "
-          << request.bid_id() << ")";
+    c.out << "CANCELLED: " << response.quantity_cancelled() << " cancelled (order " << order
+          << ")";
     if (!response.message().empty()) c.out << ": " << response.message();
     c.out << "\n";
   } else {
-    c.out << "NOT CANCELLED (order " << request.bid_id() << ")";
+    c.out << "NOT CANCELLED (order " << order << ")";
     if (!response.message().empty()) c.out << ": " << response.message();
     c.out << "\n";
   }

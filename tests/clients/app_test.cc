@@ -366,6 +366,21 @@ TEST_F(App, OrderCancelThatCancelsNothingExitsThree) {
   EXPECT_EQ(sent.request_id(), "req-1");
 }
 
+// A resent request_id is answered about the first request's order, which
+// the CLI names instead of the one it sent.
+TEST_F(App, OrderCancelNamesTheOrderTheAnswerIsAbout) {
+  fake_.handlers.cancel_bid = [](const v1::CancelBidRequest&, v1::CancelBidResponse* out) {
+    out->set_cancelled(true);
+    out->set_quantity_cancelled(5);
+    out->set_bid_id("A5-1");
+    out->set_message("cancelled 5 unit(s)");
+    return grpc::Status::OK;
+  };
+  Result r = Run({"--token", "t", "order", "cancel", "A5", "A5-2", "--request-id", "undo-1"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "CANCELLED: 5 cancelled (order A5-1): cancelled 5 unit(s)\n");
+}
+
 // ---- auction ----
 
 TEST_F(App, AuctionCreateSendsEveryFlagExactly) {

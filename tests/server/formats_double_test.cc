@@ -328,12 +328,14 @@ TEST_F(DoubleFormatsServerTest, ACancelResentWithItsKeyGetsTheFirstAnswerAndCanc
   EXPECT_TRUE(again.cancelled());
   EXPECT_EQ(again.quantity_cancelled(), 5);
   EXPECT_EQ(again.message(), resp.message());
+  EXPECT_EQ(again.bid_id(), first.bid_id());
   // The same key on his other order is still the first request: nothing
   // more is cancelled.
   v1::CancelBidResponse reused;
   st = Cancel("bob-token", a.auction_id(), second.bid_id(), &reused, "undo-1");
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(reused.quantity_cancelled(), 5);
+  EXPECT_EQ(reused.bid_id(), first.bid_id()) << "the answer is about the first order";
   Auction view = Get(a.auction_id());
   ASSERT_EQ(view.sell_levels_size(), 1);
   EXPECT_EQ(view.sell_levels(0).quantity(), 4);
@@ -347,6 +349,7 @@ TEST_F(DoubleFormatsServerTest, ACancelResentWithItsKeyGetsTheFirstAnswerAndCanc
   st = Cancel("bob-token", a.auction_id(), second.bid_id(), &resp, "undo-2");
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.quantity_cancelled(), 4);
+  EXPECT_EQ(resp.bid_id(), second.bid_id());
   EXPECT_EQ(Get(a.auction_id()).sell_levels_size(), 0);
 
   // The key is required, here as on every other mutating request.

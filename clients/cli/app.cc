@@ -489,8 +489,7 @@ int OrderCancel(Context& c) {
   if (c.json) {
     if (!WriteJson(c, response, request.request_id())) return kExitRpcError;
   } else if (response.cancelled()) {
-    c.out << "CANCELLED: " << response.quantity_cancelled() << " cancelled (order " << order
-          << ")";
+    c.out << "CANCELLED: " << response.quantity_cancelled() << " cancelled (order " << order << ")";
     if (!response.message().empty()) c.out << ": " << response.message();
     c.out << "\n";
   } else {

@@ -589,7 +589,8 @@ TEST(Recovery, ACancelKeyOutlivesARestartAndASnapshot) {
     const AuctionId id = a.engine().CreateAuction(kSeller, "book", spec, kT0)->auction_id;
     uint32_t entries[2];
     for (int i = 0; i < 2; ++i) {
-      PlaceBidCommand sell = testing::BidCommand(id, testing::kAlice, absl::StrCat("s", i), 150);
+      const std::string key = absl::StrCat("s", i);  // the command views it
+      PlaceBidCommand sell = testing::BidCommand(id, testing::kAlice, key, 150);
       sell.side = Side::kSell;
       sell.quantity = 5 + i;
       absl::StatusOr<BidResult> r = a.engine().PlaceBid(sell, kT0);

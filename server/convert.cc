@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "engine/display_text.h"
 #include "engine/money.h"
 
 namespace gavel {
@@ -105,30 +106,17 @@ namespace {
 // isolates (U+202A-U+202E, U+2066-U+2069) that can make text read backwards.
 // `text` is valid UTF-8 (protobuf checks a string field).
 absl::Status CheckDisplayText(absl::string_view field, absl::string_view text, bool multiline) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const auto next = [&](size_t k) {
-      return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
-    };
-    uint32_t refused = 0xFFFFFFFF;
-    if (c < 0x20 || c == 0x7F) {
-      if (!(multiline && (c == '\n' || c == '\t'))) refused = c;
-    } else if (c == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
-      refused = next(1);  // U+0080-U+009F
-    } else if (c == 0xE2 && next(1) == 0x80 && next(2) >= 0xAA && next(2) <= 0xAE) {
-      refused = 0x2000 + (next(2) & 0x3F);  // U+202A-U+202E
-    } else if (c == 0xE2 && next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9) {
-      refused = 0x2040 + (next(2) & 0x3F);  // U+2066-U+2069
+  for (size_t from = 0;;) {
+    const std::optional<ControlCharacter> c = FindControlCharacter(text, from);
+    if (!c.has_value()) return absl::OkStatus();
+    if (!(multiline && (c->code_point == '\n' || c->code_point == '\t'))) {
+      return Invalid(field, absl::StrCat("must not contain control characters (U+",
+                                         absl::AsciiStrToUpper(absl::StrCat(
+                                             absl::Hex(c->code_point, absl::kZeroPad4))),
+                                         " at byte ", c->offset, ")"));
     }
-    if (refused != 0xFFFFFFFF) {
-      return Invalid(
-          field,
-          absl::StrCat("must not contain control characters (U+",
-                       absl::AsciiStrToUpper(absl::StrCat(absl::Hex(refused, absl::kZeroPad4))),
-                       " at byte ", i, ")"));
-    }
+    from = c->offset + c->length;
   }
-  return absl::OkStatus();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "engine/display_text.h"
 
 namespace gavel::cli {
 namespace {
@@ -58,32 +59,21 @@ Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
 std::string Printable(const std::string& text, bool multiline) {
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const auto next = [&](size_t k) {
-      return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
-    };
-    if (c < 0x20 || c == 0x7F) {
-      if (multiline && c == '\n') {
-        out += '\n';
-      } else if (c == '\t') {
-        out += ' ';
-      } else {
-        absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-      }
-    } else if (c == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
-      absl::StrAppend(&out, "\\u", absl::Hex(next(1), absl::kZeroPad4));  // C1
-      ++i;
-    } else if (c == 0xE2 && ((next(1) == 0x80 && next(2) >= 0xAA && next(2) <= 0xAE) ||
-                             (next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9))) {
-      // Bidirectional embeddings, overrides and isolates.
-      const uint32_t point = 0x2000 + ((next(1) & 0x3F) << 6) + (next(2) & 0x3F);
-      absl::StrAppend(&out, "\\u", absl::Hex(point, absl::kZeroPad4));
-      i += 2;
+  size_t from = 0;
+  for (std::optional<ControlCharacter> c; (c = FindControlCharacter(text, from));
+       from = c->offset + c->length) {
+    out.append(text, from, c->offset - from);
+    if (multiline && c->code_point == '\n') {
+      out += '\n';
+    } else if (c->code_point == '\t') {
+      out += ' ';
+    } else if (c->code_point < 0x80) {
+      absl::StrAppend(&out, "\\x", absl::Hex(c->code_point, absl::kZeroPad2));
     } else {
-      out += static_cast<char>(c);
+      absl::StrAppend(&out, "\\u", absl::Hex(c->code_point, absl::kZeroPad4));
     }
   }
+  out.append(text, from, std::string::npos);
   return out;
 }
 

@@ -110,10 +110,11 @@ absl::Status CheckDisplayText(absl::string_view field, absl::string_view text, b
     const std::optional<ControlCharacter> c = FindControlCharacter(text, from);
     if (!c.has_value()) return absl::OkStatus();
     if (!(multiline && (c->code_point == '\n' || c->code_point == '\t'))) {
-      return Invalid(field, absl::StrCat("must not contain control characters (U+",
-                                         absl::AsciiStrToUpper(absl::StrCat(
-                                             absl::Hex(c->code_point, absl::kZeroPad4))),
-                                         " at byte ", c->offset, ")"));
+      return Invalid(
+          field, absl::StrCat(
+                     "must not contain control characters (U+",
+                     absl::AsciiStrToUpper(absl::StrCat(absl::Hex(c->code_point, absl::kZeroPad4))),
+                     " at byte ", c->offset, ")"));
     }
     from = c->offset + c->length;
   }

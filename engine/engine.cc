@@ -156,10 +156,11 @@ absl::Status Engine::UnknownAuction(AuctionId id) const {
   // shard's below the next is a settled auction a snapshot dropped.
   if (id % options_.shard_count == options_.shard_index &&
       id / options_.shard_count < next_local_id_ && id >= options_.shard_count) {
-    return absl::NotFoundError(absl::StrCat(
-        "auction ", FormatAuctionId(id), " does not exist in the engine any more: it ended "
-        "(closed or cancelled), and its record with every bid is in the audit log (gavel audit show ",
-        FormatAuctionId(id), ")"));
+    return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id),
+                                            " does not exist in the engine any more: it ended "
+                                            "(closed or cancelled), and its record with every bid "
+                                            "is in the audit log (gavel audit show ",
+                                            FormatAuctionId(id), ")"));
   }
   return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
 }

@@ -58,13 +58,18 @@ bool ValidTimestamp(const google::protobuf::Timestamp& t) {
          t.nanos() < 1'000'000'000;
 }
 
-bool ValidDuration(const google::protobuf::Duration& d) {
-  return d.seconds() >= 0 && d.nanos() >= 0 && d.nanos() < 1'000'000'000 &&
-         d.seconds() <= 10LL * 366 * 86400;
-}
+// Every duration of a spec (how long an auction runs, its soft close, its
+// Dutch tick) is at most 366 days: the engine's own rules say so for each,
+// and saying it here names the field the client sent.
+constexpr int64_t kMaxDurationSeconds = 366LL * 86400;
 
 absl::Status CheckDuration(absl::string_view field, const google::protobuf::Duration& d) {
-  if (!ValidDuration(d)) return Invalid(field, "must be a non-negative duration");
+  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000) {
+    return Invalid(field, "must be a non-negative duration");
+  }
+  if (d.seconds() > kMaxDurationSeconds || (d.seconds() == kMaxDurationSeconds && d.nanos() > 0)) {
+    return Invalid(field, "must be at most 366 days");
+  }
   return absl::OkStatus();
 }
 

@@ -119,6 +119,53 @@ TEST_F(ServerTest, MalformedRequestsNameTheField) {
   EXPECT_NE(st.error_message().find("amount_minor"), std::string::npos);
 }
 
+// A duration over 366 days is refused naming the field the client sent
+// (it used to say "must be a non-negative duration", or blame ends_at).
+TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
+  struct Case {
+    std::string name;
+    std::function<void(CreateAuctionRequest*)> mutate;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"400 days", [](CreateAuctionRequest* r) { r->mutable_duration()->set_seconds(400 * 86400); },
+       "duration: must be at most 366 days"},
+      {"100 years",
+       [](CreateAuctionRequest* r) { r->mutable_duration()->set_seconds(3'153'600'000); },
+       "duration: must be at most 366 days"},
+      {"a year and a nanosecond",
+       [](CreateAuctionRequest* r) {
+         r->mutable_duration()->set_seconds(366 * 86400);
+         r->mutable_duration()->set_nanos(1);
+       },
+       "duration: must be at most 366 days"},
+      {"negative", [](CreateAuctionRequest* r) { r->mutable_duration()->set_seconds(-5); },
+       "duration: must be a non-negative duration"},
+      {"soft close cap",
+       [](CreateAuctionRequest* r) {
+         v1::SoftClose* sc = r->mutable_soft_close();
+         sc->mutable_window()->set_seconds(60);
+         sc->mutable_extension()->set_seconds(60);
+         sc->mutable_cap()->set_seconds(4000LL * 86400);
+       },
+       "soft_close.cap: must be at most 366 days"},
+  };
+  for (const Case& c : cases) {
+    CreateAuctionRequest req = EnglishRequest("dur-" + c.name);
+    c.mutate(&req);
+    Auction a;
+    grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_EQ(st.error_message(), c.expected) << c.name;
+  }
+  // A year exactly is allowed.
+  CreateAuctionRequest year = EnglishRequest("dur-year");
+  year.mutable_duration()->set_seconds(366 * 86400);
+  Auction a;
+  grpc::Status st = seller_->CreateAuction(As("seller-token").get(), year, &a);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
 // Titles and categories with control characters, C1 controls or the
 // bidirectional overrides are refused (they would reach other users'
 // terminals and pages); a description may have newlines and tabs.

@@ -478,6 +478,17 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
   EXPECT_EQ(b->engine().StateHash(), a.engine().StateHash());
   EXPECT_EQ(b->engine().Find(ids[1]), nullptr);
   EXPECT_EQ(b->engine().Find(ids[3]), nullptr);
+  // A bid on a dropped auction, sold or cancelled, is told where its record is.
+  for (AuctionId dropped : {ids[1], ids[3]}) {
+    const std::string key = absl::StrCat("late-", dropped);
+    absl::StatusOr<BidResult> late = b->engine().PlaceBid(
+        testing::BidCommand(dropped, fresh.Translate(testing::kAlice), key, 5000),
+        kT0 + absl::Minutes(11));  // the snapshot's time: nothing else closes
+    EXPECT_EQ(late.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(std::string(late.status().message()),
+                ::testing::HasSubstr("does not exist in the engine any more: it ended (closed or "
+                          "cancelled), and its record with every bid is in the audit log"));
+  }
   ASSERT_NE(b->engine().Find(ids[2]), nullptr);
   EXPECT_EQ(b->engine().Find(ids[2])->state(), AuctionState::kOpen);
   // ids[0] closed and is not in PostgreSQL yet: its settlement is the outbox.

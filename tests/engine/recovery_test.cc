@@ -485,9 +485,10 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
         testing::BidCommand(dropped, fresh.Translate(testing::kAlice), key, 5000),
         kT0 + absl::Minutes(11));  // the snapshot's time: nothing else closes
     EXPECT_EQ(late.status().code(), absl::StatusCode::kNotFound);
-    EXPECT_THAT(std::string(late.status().message()),
-                ::testing::HasSubstr("does not exist in the engine any more: it ended (closed or "
-                          "cancelled), and its record with every bid is in the audit log"));
+    EXPECT_THAT(
+        std::string(late.status().message()),
+        ::testing::HasSubstr("does not exist in the engine any more: it ended (closed or "
+                             "cancelled), and its record with every bid is in the audit log"));
   }
   ASSERT_NE(b->engine().Find(ids[2]), nullptr);
   EXPECT_EQ(b->engine().Find(ids[2])->state(), AuctionState::kOpen);

@@ -569,10 +569,12 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
   Auction* found = Slot(id);
   if (found == nullptr) return UnknownAuction(id);
   Auction& a = *found;
-  // Only double auctions have orders to cancel (and keep cancel keys).
-  DoubleAuction* const book = TwoSided(a.format()) ? static_cast<DoubleAuction*>(&a) : nullptr;
-  const uint64_t key = request_id.empty() ? 0 : IdempotencyKeyHash(owner, request_id);
-  if (book != nullptr && !request_id.empty()) {
+  // Set when the cancel has a key to keep: only double auctions have
+  // orders to cancel.
+  DoubleAuction* const book =
+      TwoSided(a.format()) && !request_id.empty() ? static_cast<DoubleAuction*>(&a) : nullptr;
+  const uint64_t key = book != nullptr ? IdempotencyKeyHash(owner, request_id) : 0;
+  if (book != nullptr) {
     if (std::optional<DoubleAuction::CancelAnswer> first = book->FindCancel(key)) {
       if (answered_entry != nullptr) *answered_entry = first->entry;
       return int64_t{first->quantity};
@@ -596,7 +598,7 @@ absl::StatusOr<int64_t> Engine::CancelBid(PrincipalId owner, AuctionId id, uint3
     a.last_sequence_ = ++sequence_;
     for (AuctionEvent& e : events) e.at = now_;
     EmitAll(a, &events);
-    if (book != nullptr && !request_id.empty()) book->RecordCancel(key, entry, *cancelled);
+    if (book != nullptr) book->RecordCancel(key, entry, *cancelled);
     if (JournalRecord* r = BeginRecord(RecordType::kCancelBidWithKey, before)) {
       r->auction_id = id;
       r->principal = owner;

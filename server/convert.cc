@@ -75,14 +75,17 @@ absl::Status CheckDuration(absl::string_view field, const google::protobuf::Dura
 
 }  // namespace
 
+absl::Status CheckIdempotencyKey(absl::string_view field, absl::string_view key) {
+  if (key.empty()) return Invalid(field, "is required (an idempotency key)");
+  if (key.size() > 128) return Invalid(field, "at most 128 bytes");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req) {
   absl::StatusOr<AuctionId> id = ParseAuctionId(req.auction_id());
   if (!id.ok()) return id.status();
-  if (req.client_bid_id().empty()) {
-    return absl::InvalidArgumentError("client_bid_id: is required (an idempotency key)");
-  }
-  if (req.client_bid_id().size() > 128) {
-    return absl::InvalidArgumentError("client_bid_id: at most 128 bytes");
+  if (absl::Status st = CheckIdempotencyKey("client_bid_id", req.client_bid_id()); !st.ok()) {
+    return st;
   }
   if (req.quantity() < 0) return absl::InvalidArgumentError("quantity: must not be negative");
   if (!v1::Side_IsValid(req.side())) return absl::InvalidArgumentError("side: unknown value");
@@ -129,7 +132,7 @@ absl::Status CheckDisplayText(absl::string_view field, absl::string_view text, b
 
 absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now,
                              AuctionSpec* spec) {
-  if (req.request_id().empty()) return Invalid("request_id", "is required (an idempotency key)");
+  if (absl::Status st = CheckIdempotencyKey("request_id", req.request_id()); !st.ok()) return st;
   if (absl::Status st = CheckDisplayText("item.title", req.item().title(), false); !st.ok()) {
     return st;
   }
@@ -140,7 +143,6 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
       !st.ok()) {
     return st;
   }
-  if (req.request_id().size() > 128) return Invalid("request_id", "at most 128 bytes");
   if (!v1::Format_IsValid(req.format()) || req.format() == v1::FORMAT_UNSPECIFIED) {
     return Invalid("format", "is required (ENGLISH, DUTCH, SEALED_FIRST_PRICE, ...)");
   }

@@ -28,6 +28,9 @@ absl::Time FromProto(const google::protobuf::Timestamp& t);
 void ToProto(absl::Duration d, google::protobuf::Duration* out);
 absl::Duration FromProto(const google::protobuf::Duration& d);
 
+// A mutating request's idempotency key `field`: required, at most 128 bytes
+// (InvalidArgument naming the field).
+absl::Status CheckIdempotencyKey(absl::string_view field, absl::string_view key);
 // The checks of a bid that need no engine state (InvalidArgument naming the
 // field); the auction it names. PlaceBid and BidStream both use it.
 absl::StatusOr<AuctionId> CheckBidRequest(const v1::PlaceBidRequest& req);

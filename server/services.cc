@@ -262,11 +262,8 @@ grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerConte
                                                        v1::CancelBidResponse* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kBidder});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
-  if (request->request_id().empty()) {
-    return FinishNow(context, Invalid("request_id: is required (an idempotency key)"));
-  }
-  if (request->request_id().size() > 128) {
-    return FinishNow(context, Invalid("request_id: at most 128 bytes"));
+  if (absl::Status st = CheckIdempotencyKey("request_id", request->request_id()); !st.ok()) {
+    return FinishNow(context, ToGrpc(st));
   }
   absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));

@@ -199,7 +199,9 @@ absl::StatusOr<AuctionView> Engine::CreateAuction(PrincipalId seller, absl::stri
   if (const uint32_t local = create_keys_.Find(key); local != 0) {
     const AuctionId first_id = uint64_t{local} * options_.shard_count + options_.shard_index;
     if (const Auction* first = Slot(first_id)) return first->View(/*public_view=*/false);
-    return UnknownAuction(first_id);
+    return absl::NotFoundError(absl::StrCat("request_id ", QuoteClientText(request_id),
+                                            " created auction ", FormatAuctionId(first_id),
+                                            " before; ", UnknownAuction(first_id).message()));
   }
   if (spec.ends_at <= now) {
     return absl::InvalidArgumentError("ends_at: must be in the future");
@@ -725,6 +727,22 @@ absl::Status Engine::ReplayCommand(const JournalRecord& r) {
         return st;
       }
       break;
+    case RecordType::kEndedAuctionKey: {
+      // A dropped auction's CreateAuction key: a resend is told which
+      // auction it made (below), never given a new one.
+      if (r.auction_id % options_.shard_count != options_.shard_index ||
+          r.auction_id < options_.shard_count) {
+        return absl::InternalError("the auction id belongs to another shard");
+      }
+      const uint64_t local = r.auction_id / options_.shard_count;
+      const uint64_t key = IdempotencyKeyHash(r.principal, r.key);
+      if (local > UINT32_MAX || create_keys_.Find(key) != 0 || Slot(r.auction_id) != nullptr) {
+        return absl::InternalError("the request id or the auction id is already in use");
+      }
+      create_keys_.Insert(key, static_cast<uint32_t>(local));
+      next_local_id_ = std::max(next_local_id_, local + 1);
+      break;
+    }
     case RecordType::kMarkSettled: {
       if (Slot(r.auction_id) == nullptr) {
         return absl::InternalError("the auction does not exist");

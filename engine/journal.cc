@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/journal_file.h"
 
@@ -190,7 +190,8 @@ absl::StatusOr<DirListing> List(Env* env, const std::string& dir) {
 }  // namespace
 
 absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_index,
-                            uint32_t shard_count, uint64_t upto, CompactionStats* stats) {
+                            uint32_t shard_count, uint64_t upto,
+                            absl::Duration ended_key_retention, CompactionStats* stats) {
   if (env == nullptr) env = Env::Default();
   *stats = CompactionStats();
   absl::StatusOr<DirListing> listing = List(env, dir);
@@ -217,8 +218,9 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
   }
   if (first == upto) return absl::OkStatus();  // no journal file to fold in
 
-  // Pass 1: which auctions are settled, and the counters at the end.
-  absl::flat_hash_set<AuctionId> settled;
+  // Pass 1: which auctions are settled (and when), and the counters at the
+  // end.
+  absl::flat_hash_map<AuctionId, absl::Time> settled;
   absl::Time last_time = absl::InfinitePast();
   Sequence last_sequence = 0;
   uint64_t next_local_id = 0;
@@ -244,7 +246,7 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
       ++stats->records_in;
       last_time = peek.time;
       last_sequence = peek.sequence_after;
-      if (peek.type == RecordType::kMarkSettled) settled.insert(peek.auction_id);
+      if (peek.type == RecordType::kMarkSettled) settled.emplace(peek.auction_id, peek.time);
       if (peek.type == RecordType::kCreateAuction) {
         next_local_id = std::max(next_local_id, peek.auction_id / shard_count + 1);
       }
@@ -285,9 +287,32 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
       RecordPeek peek;
       if (absl::Status st = PeekRecord(f.payload, &peek); !st.ok()) return st;
       if (peek.type == RecordType::kFileHeader || peek.type == RecordType::kCounters) continue;
-      if (settled.contains(peek.auction_id)) continue;
-      AppendFramedPayload(f.payload, &buffer);
-      ++stats->records_kept;
+      const auto dropped = settled.find(peek.auction_id);
+      const bool ended_key = peek.type == RecordType::kEndedAuctionKey;
+      if (dropped == settled.end() && !ended_key) {
+        AppendFramedPayload(f.payload, &buffer);
+        ++stats->records_kept;
+      } else if (peek.type == RecordType::kCreateAuction || ended_key) {
+        // Of a dropped auction, only who created it under which key, while
+        // that is younger than the retention.
+        absl::StatusOr<JournalRecord> r = DecodeRecord(f.payload);
+        if (!r.ok()) {
+          return absl::DataLossError(absl::StrCat("compaction: ", path, " offset ", f.offset,
+                                                  ": ", r.status().message()));
+        }
+        if (!ended_key) {
+          r->type = RecordType::kEndedAuctionKey;
+          r->sequence_before = r->sequence_after;
+          r->spec = AuctionSpec();
+          r->settled_at = dropped->second;
+        }
+        if (last_time - r->settled_at >= ended_key_retention) {
+          ++stats->keys_expired;
+        } else {
+          AppendFrame(*r, &buffer);
+          ++stats->keys_kept;
+        }
+      }
       if (buffer.size() >= (1u << 20)) {
         if (absl::Status st = flush(); !st.ok()) return st;
       }

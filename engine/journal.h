@@ -62,6 +62,10 @@ struct JournalOptions {
   // ... or once it is this old and holds a record (so that snapshots are
   // also taken periodically under light load). InfiniteDuration: never.
   absl::Duration max_file_age = absl::Minutes(10);
+  // How long snapshots keep the CreateAuction key of an auction they have
+  // dropped (kEndedAuctionKey), counted from its MarkSettled record; a
+  // running engine keeps every key it saw until it stops.
+  absl::Duration ended_key_retention = absl::Hours(24 * 7);
 };
 
 class Journal final : public CommandLog {
@@ -130,13 +134,18 @@ struct CompactionStats {
   uint64_t records_in = 0;
   uint64_t records_kept = 0;
   uint64_t auctions_dropped = 0;  // settled: their records left the journal
+  uint64_t keys_kept = 0;         // ... but their CreateAuction keys were kept
+  uint64_t keys_expired = 0;      // kept keys older than the retention, now dropped
   uint64_t bytes_written = 0;
   uint64_t files_removed = 0;
 };
 
 // Compacts the newest snapshot of `dir` and every journal file numbered
 // below `upto` into snapshot-`upto`: the records of every auction that has no
-// MarkSettled record, in their original order, then a Counters record. The
+// MarkSettled record, in their original order, then a Counters record. A
+// dropped auction's CreateAuction record becomes a kEndedAuctionKey record
+// (its seller and request_id), kept while its MarkSettled record is less
+// than `ended_key_retention` older than the newest record compacted. The
 // snapshot is written to a temporary file, synced, renamed into place and
 // the directory synced; only then are the files it covers deleted.
 // REQUIRES: the journal files below `upto` are complete (rolled or closed)
@@ -144,7 +153,8 @@ struct CompactionStats {
 // meanwhile. DataLoss/Internal naming the file on a damaged input; the
 // directory is then left as it was (a temporary file aside).
 absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_index,
-                            uint32_t shard_count, uint64_t upto, CompactionStats* stats);
+                            uint32_t shard_count, uint64_t upto,
+                            absl::Duration ended_key_retention, CompactionStats* stats);
 
 }  // namespace gavel
 

@@ -203,6 +203,8 @@ absl::string_view RecordTypeName(RecordType type) {
     case RecordType::kCancelBid: return "CancelBid";
     case RecordType::kCancelBidWithKey:
       return "CancelBidWithKey";
+    case RecordType::kEndedAuctionKey:
+      return "EndedAuctionKey";
     case RecordType::kMarkSettled: return "MarkSettled";
     case RecordType::kTimerFired: return "TimerFired";
     case RecordType::kCounters: return "Counters";
@@ -253,6 +255,12 @@ void EncodeRecord(const JournalRecord& r, std::string* out) {
       return;
     case RecordType::kMarkSettled:
       w.U64(r.auction_id);
+      return;
+    case RecordType::kEndedAuctionKey:
+      w.U64(r.auction_id);
+      w.Str(r.principal_name);
+      w.Str(r.key);
+      w.Time(r.settled_at);
       return;
     case RecordType::kTimerFired:
       w.U64(r.auction_id);
@@ -328,6 +336,12 @@ absl::StatusOr<JournalRecord> DecodeRecord(absl::string_view payload) {
       break;
     case RecordType::kMarkSettled:
       r.auction_id = rd.U64("auction_id");
+      break;
+    case RecordType::kEndedAuctionKey:
+      r.auction_id = rd.U64("auction_id");
+      r.principal_name = rd.Str("seller");
+      r.key = rd.Str("request_id");
+      r.settled_at = rd.Time("settled_at");
       break;
     case RecordType::kTimerFired: {
       r.auction_id = rd.U64("auction_id");

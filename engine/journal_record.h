@@ -40,8 +40,16 @@ enum class RecordType : uint8_t {
   // writes since a cancel's request_id makes it idempotent (kCancelBid,
   // without the key, is still read from older journals).
   kCancelBidWithKey = 9,
+  // principal = seller; key = request_id; auction_id; settled_at: what a
+  // snapshot keeps of an auction it dropped (settled), so that a
+  // CreateAuction resent with that request_id after a restart is still
+  // answered with the auction's id instead of creating another. Written
+  // only by compaction, in place of the dropped auction's CreateAuction
+  // record, with its time; dropped itself once older than the journal's
+  // ended_key_retention.
+  kEndedAuctionKey = 10,
 };
-inline constexpr RecordType kLastRecordType = RecordType::kCancelBidWithKey;
+inline constexpr RecordType kLastRecordType = RecordType::kEndedAuctionKey;
 absl::string_view RecordTypeName(RecordType type);
 
 enum class FileKind : uint8_t { kJournal = 1, kSnapshot = 2 };
@@ -67,6 +75,7 @@ struct JournalRecord {
   TimerKind timer_kind = TimerKind::kOpen;
   absl::Time timer_at;
   uint64_t next_local_id = 0;  // counters
+  absl::Time settled_at;       // ended auction key: when its MarkSettled was written
 
   // File header.
   FileKind file_kind = FileKind::kJournal;

@@ -553,7 +553,8 @@ void Shard::Compact(uint64_t upto) {
   CompactionStats stats;
   const absl::Time started = absl::Now();
   absl::Status st = CompactJournal(options_.journal.env, options_.journal.dir,
-                                   options_.shard_index, options_.shard_count, upto, &stats);
+                                   options_.shard_index, options_.shard_count, upto,
+                                   options_.journal.ended_key_retention, &stats);
   if (!st.ok()) {
     // The journal files stay; the next roll tries again with a new file.
     Log(absl::StrCat("shard ", options_.shard_index, ": snapshot failed: ", st.message(),
@@ -564,7 +565,9 @@ void Shard::Compact(uint64_t upto) {
   Log(absl::StrCat("shard ", options_.shard_index, ": wrote ", SnapshotFileName(upto), " in ",
                    absl::FormatDuration(absl::Now() - started), ": ", stats.records_kept, " of ",
                    stats.records_in, " records kept, ", stats.auctions_dropped,
-                   " settled auction(s) dropped, ", stats.files_removed, " file(s) removed"));
+                   " settled auction(s) dropped, ", stats.keys_kept,
+                   " request id(s) of dropped auctions kept, ", stats.keys_expired, " expired, ",
+                   stats.files_removed, " file(s) removed"));
 }
 
 absl::StatusOr<Subscription> Shard::Subscribe(AuctionId id, Sequence from_sequence) {

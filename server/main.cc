@@ -41,6 +41,10 @@ ABSL_FLAG(absl::Duration, durability_batch_interval, absl::Milliseconds(5),
 ABSL_FLAG(uint64_t, journal_file_mb, 64, "a journal file rolls (and is snapshotted) at this size");
 ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(10),
           "a journal file holding commands also rolls (and is snapshotted) after this long");
+ABSL_FLAG(absl::Duration, ended_key_retention, gavel::JournalOptions().ended_key_retention,
+          "snapshots keep the request_id of a settled auction they drop this long after it "
+          "settled, so that a CreateAuction resent with it, even after a restart, is told the "
+          "auction it created instead of creating another");
 ABSL_FLAG(uint64_t, outbox_alarm, 10000,
           "gRPC health service \"gavel.outbox\" turns NOT_SERVING while more settlements than "
           "this wait for PostgreSQL");
@@ -128,6 +132,11 @@ int main(int argc, char** argv) {
   }
   options.journal.max_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
   options.journal.max_file_age = absl::GetFlag(FLAGS_snapshot_interval);
+  options.journal.ended_key_retention = absl::GetFlag(FLAGS_ended_key_retention);
+  if (options.journal.ended_key_retention < absl::ZeroDuration()) {
+    gavel::ServerLog("error: --ended_key_retention must not be negative");
+    return 2;
+  }
   options.outbox_alarm = absl::GetFlag(FLAGS_outbox_alarm);
   options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
   options.max_bid_streams = absl::GetFlag(FLAGS_max_bid_streams);

@@ -145,6 +145,13 @@ std::vector<JournalRecord> OneOfEach() {
   r.auction_id = 10;
   out.push_back(r);
   r = base;
+  r.type = RecordType::kEndedAuctionKey;
+  r.auction_id = 12;
+  r.principal_name = "seller";
+  r.key = "request-\x03";
+  r.settled_at = kT0 + absl::Hours(5) + absl::Nanoseconds(7);
+  out.push_back(r);
+  r = base;
   r.type = RecordType::kTimerFired;
   r.auction_id = 11;
   r.timer_kind = TimerKind::kClose;

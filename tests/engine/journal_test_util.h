@@ -95,8 +95,12 @@ class JournaledEngine {
   absl::Status Snapshot(absl::Time now, CompactionStats* stats) {
     if (absl::Status st = Step(now); !st.ok()) return st;
     if (absl::Status st = journal_->Roll(engine_.CountersRecord(), now); !st.ok()) return st;
-    return CompactJournal(env_, kShardDir, 0, 1, journal_->file_number(), stats);
+    return CompactJournal(env_, kShardDir, 0, 1, journal_->file_number(),
+                          options_.ended_key_retention, stats);
   }
+
+  // How long snapshots keep the request ids of the auctions they drop.
+  void set_ended_key_retention(absl::Duration d) { options_.ended_key_retention = d; }
 
   std::string CurrentFile() const { return journal_->file_path(); }
   Engine& engine() { return engine_; }

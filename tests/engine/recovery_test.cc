@@ -323,7 +323,9 @@ TEST_P(RandomStreams, SnapshotPlusJournalEqualsTheUninterruptedRun) {
     if (a.journal().file_number() != file && gen.rng()() % 2 == 0) {
       CompactionStats stats;
       ASSERT_TRUE(
-          CompactJournal(&env, kShardDir, 0, 1, a.journal().file_number(), &stats).ok());
+          CompactJournal(&env, kShardDir, 0, 1, a.journal().file_number(),
+                         JournalOptions().ended_key_retention, &stats)
+              .ok());
       ++compactions;
     }
   }
@@ -458,17 +460,28 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
   ASSERT_TRUE(a.Snapshot(kT0 + absl::Minutes(11), &stats).ok());
   EXPECT_EQ(stats.auctions_dropped, 2u);
 
-  // The snapshot holds no record of the settled auctions.
+  EXPECT_EQ(stats.keys_kept, 2u);
+  EXPECT_EQ(stats.keys_expired, 0u);
+
+  // Of the settled auctions the snapshot holds only who created them under
+  // which request id.
   std::unique_ptr<MemEnv> crashed = env.CrashCopy();
   std::string* snap = crashed->MutableContents(
       absl::StrCat(kShardDir, "/", SnapshotFileName(stats.snapshot_number)));
   ASSERT_NE(snap, nullptr);
+  int key_records = 0;
   for (const Frame& f : ScanFrames(*snap).frames) {
     RecordPeek peek;
     ASSERT_TRUE(PeekRecord(f.payload, &peek).ok());
-    EXPECT_NE(peek.auction_id, ids[1]);
-    EXPECT_NE(peek.auction_id, ids[3]);
+    if (peek.auction_id != ids[1] && peek.auction_id != ids[3]) continue;
+    ASSERT_EQ(peek.type, RecordType::kEndedAuctionKey);
+    const JournalRecord r = *DecodeRecord(f.payload);
+    EXPECT_EQ(r.principal_name, names.Name(kSeller));
+    EXPECT_EQ(r.key, peek.auction_id == ids[1] ? "1" : "3");
+    EXPECT_EQ(r.settled_at, kT0 + absl::Minutes(11));
+    ++key_records;
   }
+  EXPECT_EQ(key_records, 2);
   // Only the snapshot and the new journal file are left.
   EXPECT_EQ(crashed->ListDir(kShardDir)->size(), 2u);
 
@@ -498,11 +511,88 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
   ASSERT_EQ(outbox.size(), 1u);
   EXPECT_EQ(outbox[0]->auction_id, FormatAuctionId(ids[0]));
   EXPECT_EQ(outbox[0]->winners.at(0).bidder_id, "alice");
+  // A CreateAuction resent with a dropped auction's request id is told which
+  // auction it made, and makes no other.
+  const size_t count = b->engine().auction_count();
+  for (int i : {1, 3}) {
+    absl::StatusOr<AuctionView> again =
+        b->engine().CreateAuction(fresh.Translate(kSeller), absl::StrCat(i),
+                                  testing::EnglishSpec(), kT0 + absl::Minutes(11));
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(std::string(again.status().message()),
+                ::testing::HasSubstr(absl::StrCat("request_id \"", i, "\" created auction ",
+                                                  FormatAuctionId(ids[i]),
+                                                  " before; auction ", FormatAuctionId(ids[i]),
+                                                  " does not exist in the engine any more")));
+  }
+  EXPECT_EQ(b->engine().auction_count(), count);
+  // Another seller's same request id is another key.
+  EXPECT_TRUE(b->engine()
+                  .CreateAuction(fresh.Translate(testing::kBob), "1", testing::EnglishSpec(),
+                                 kT0 + absl::Minutes(11))
+                  .ok());
   // New auctions are numbered after every auction ever created.
   absl::StatusOr<AuctionView> next =
       b->engine().CreateAuction(kSeller, "new", testing::EnglishSpec(), kT0 + absl::Minutes(12));
   ASSERT_TRUE(next.ok()) << next.status();
-  EXPECT_EQ(next->auction_id, ids.back() + 1);
+  EXPECT_EQ(next->auction_id, ids.back() + 2);
+}
+
+// The request ids of dropped auctions outlive later snapshots while they
+// are younger than the retention, and are then let go.
+TEST(Snapshot, KeepsTheRequestIdsOfDroppedAuctionsForTheRetention) {
+  MemEnv env;
+  NamedPrincipals names;
+  JournaledEngine a(&env, &names);
+  a.set_ended_key_retention(absl::Hours(1));
+  ASSERT_TRUE(a.Start(&names).ok());
+  AuctionSpec spec = testing::EnglishSpec();
+  spec.ends_at = kT0 + absl::Minutes(10);
+  const AuctionId old_id = a.engine().CreateAuction(kSeller, "listing-1", spec, kT0)->auction_id;
+  a.engine().AdvanceTo(kT0 + absl::Minutes(10));  // closes, unsold
+  a.engine().MarkSettled(old_id);
+  CompactionStats stats;
+  ASSERT_TRUE(a.Snapshot(kT0 + absl::Minutes(10), &stats).ok());
+  EXPECT_EQ(stats.auctions_dropped, 1u);
+  EXPECT_EQ(stats.keys_kept, 1u);
+
+  // A second snapshot inside the hour keeps the key: restored, the resend is
+  // still recognised.
+  spec.ends_at = kT0 + absl::Hours(3);
+  const AuctionId live = a.engine().CreateAuction(kSeller, "listing-2", spec,
+                                                  kT0 + absl::Minutes(30))->auction_id;
+  ASSERT_TRUE(a.Snapshot(kT0 + absl::Minutes(30), &stats).ok());
+  EXPECT_EQ(stats.keys_kept, 1u);
+  EXPECT_EQ(stats.keys_expired, 0u);
+  {
+    std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+    NamedPrincipals fresh(7);
+    RecoveryReport report;
+    std::unique_ptr<JournaledEngine> b = Restore(crashed.get(), &fresh, 1u << 20, &report);
+    EXPECT_EQ(b->engine().StateHash(), a.engine().StateHash());
+    absl::StatusOr<AuctionView> again = b->engine().CreateAuction(
+        fresh.Translate(kSeller), "listing-1", spec, kT0 + absl::Minutes(30));
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound) << again.status();
+    EXPECT_EQ(b->engine().auction_count(), 1u);
+  }
+
+  // Past the hour the next snapshot lets it go; the live auction stays.
+  a.engine().AdvanceTo(kT0 + absl::Minutes(71));
+  ASSERT_TRUE(a.Snapshot(kT0 + absl::Minutes(71), &stats).ok());
+  EXPECT_EQ(stats.keys_kept, 0u);
+  EXPECT_EQ(stats.keys_expired, 1u);
+  std::unique_ptr<MemEnv> crashed = env.CrashCopy();
+  NamedPrincipals fresh;
+  RecoveryReport report;
+  std::unique_ptr<JournaledEngine> b = Restore(crashed.get(), &fresh, 1u << 20, &report);
+  EXPECT_EQ(b->engine().StateHash(), a.engine().StateHash());
+  ASSERT_NE(b->engine().Find(live), nullptr);
+  // The key is forgotten, but the ids stay unique: a resend now makes a
+  // new auction, numbered after every one before.
+  absl::StatusOr<AuctionView> after = b->engine().CreateAuction(
+      fresh.Translate(kSeller), "listing-1", spec, kT0 + absl::Minutes(71));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GT(after->auction_id, live);
 }
 
 // ---------------------------------------------------------------- the shard

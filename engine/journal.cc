@@ -190,8 +190,8 @@ absl::StatusOr<DirListing> List(Env* env, const std::string& dir) {
 }  // namespace
 
 absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_index,
-                            uint32_t shard_count, uint64_t upto,
-                            absl::Duration ended_key_retention, CompactionStats* stats) {
+                            uint32_t shard_count, uint64_t upto, absl::Duration ended_key_retention,
+                            CompactionStats* stats) {
   if (env == nullptr) env = Env::Default();
   *stats = CompactionStats();
   absl::StatusOr<DirListing> listing = List(env, dir);
@@ -297,8 +297,8 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
         // that is younger than the retention.
         absl::StatusOr<JournalRecord> r = DecodeRecord(f.payload);
         if (!r.ok()) {
-          return absl::DataLossError(absl::StrCat("compaction: ", path, " offset ", f.offset,
-                                                  ": ", r.status().message()));
+          return absl::DataLossError(
+              absl::StrCat("compaction: ", path, " offset ", f.offset, ": ", r.status().message()));
         }
         if (!ended_key) {
           r->type = RecordType::kEndedAuctionKey;

@@ -153,8 +153,8 @@ struct CompactionStats {
 // meanwhile. DataLoss/Internal naming the file on a damaged input; the
 // directory is then left as it was (a temporary file aside).
 absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_index,
-                            uint32_t shard_count, uint64_t upto,
-                            absl::Duration ended_key_retention, CompactionStats* stats);
+                            uint32_t shard_count, uint64_t upto, absl::Duration ended_key_retention,
+                            CompactionStats* stats);
 
 }  // namespace gavel
 

@@ -552,9 +552,9 @@ void Shard::CompactorLoop() {
 void Shard::Compact(uint64_t upto) {
   CompactionStats stats;
   const absl::Time started = absl::Now();
-  absl::Status st = CompactJournal(options_.journal.env, options_.journal.dir,
-                                   options_.shard_index, options_.shard_count, upto,
-                                   options_.journal.ended_key_retention, &stats);
+  absl::Status st =
+      CompactJournal(options_.journal.env, options_.journal.dir, options_.shard_index,
+                     options_.shard_count, upto, options_.journal.ended_key_retention, &stats);
   if (!st.ok()) {
     // The journal files stay; the next roll tries again with a new file.
     Log(absl::StrCat("shard ", options_.shard_index, ": snapshot failed: ", st.message(),

@@ -322,10 +322,9 @@ TEST_P(RandomStreams, SnapshotPlusJournalEqualsTheUninterruptedRun) {
     // Compact some rolls along the way, as the shard's compactor would.
     if (a.journal().file_number() != file && gen.rng()() % 2 == 0) {
       CompactionStats stats;
-      ASSERT_TRUE(
-          CompactJournal(&env, kShardDir, 0, 1, a.journal().file_number(),
-                         JournalOptions().ended_key_retention, &stats)
-              .ok());
+      ASSERT_TRUE(CompactJournal(&env, kShardDir, 0, 1, a.journal().file_number(),
+                                 JournalOptions().ended_key_retention, &stats)
+                      .ok());
       ++compactions;
     }
   }
@@ -515,15 +514,14 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
   // auction it made, and makes no other.
   const size_t count = b->engine().auction_count();
   for (int i : {1, 3}) {
-    absl::StatusOr<AuctionView> again =
-        b->engine().CreateAuction(fresh.Translate(kSeller), absl::StrCat(i),
-                                  testing::EnglishSpec(), kT0 + absl::Minutes(11));
+    absl::StatusOr<AuctionView> again = b->engine().CreateAuction(
+        fresh.Translate(kSeller), absl::StrCat(i), testing::EnglishSpec(), kT0 + absl::Minutes(11));
     EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
-    EXPECT_THAT(std::string(again.status().message()),
-                ::testing::HasSubstr(absl::StrCat("request_id \"", i, "\" created auction ",
-                                                  FormatAuctionId(ids[i]),
-                                                  " before; auction ", FormatAuctionId(ids[i]),
-                                                  " does not exist in the engine any more")));
+    EXPECT_THAT(
+        std::string(again.status().message()),
+        ::testing::HasSubstr(absl::StrCat(
+            "request_id \"", i, "\" created auction ", FormatAuctionId(ids[i]), " before; auction ",
+            FormatAuctionId(ids[i]), " does not exist in the engine any more")));
   }
   EXPECT_EQ(b->engine().auction_count(), count);
   // Another seller's same request id is another key.
@@ -559,8 +557,8 @@ TEST(Snapshot, KeepsTheRequestIdsOfDroppedAuctionsForTheRetention) {
   // A second snapshot inside the hour keeps the key: restored, the resend is
   // still recognised.
   spec.ends_at = kT0 + absl::Hours(3);
-  const AuctionId live = a.engine().CreateAuction(kSeller, "listing-2", spec,
-                                                  kT0 + absl::Minutes(30))->auction_id;
+  const AuctionId live =
+      a.engine().CreateAuction(kSeller, "listing-2", spec, kT0 + absl::Minutes(30))->auction_id;
   ASSERT_TRUE(a.Snapshot(kT0 + absl::Minutes(30), &stats).ok());
   EXPECT_EQ(stats.keys_kept, 1u);
   EXPECT_EQ(stats.keys_expired, 0u);

@@ -15,10 +15,6 @@ namespace {
 constexpr absl::Time kLatestTime = absl::FromUnixSeconds(7'258'118'400);  // 2200-01-01T00:00:00Z
 constexpr absl::string_view kLatestTimeText = "must be before 2200-01-01T00:00:00Z";
 
-absl::Status Invalid(absl::string_view field, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
-}
-
 absl::Status CheckAmount(absl::string_view field, int64_t v, bool allow_zero) {
   if (v < 0 || (!allow_zero && v == 0)) {
     return Invalid(field, allow_zero ? "must not be negative" : "must be positive");

@@ -27,11 +27,6 @@ bool Crosses(Side incoming, int64_t limit, int64_t resting_price) {
   return incoming == Side::kBuy ? resting_price <= limit : resting_price >= limit;
 }
 
-absl::Status NotApplicable(absl::string_view field, Format format, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": does not apply to ", FormatName(format), "; ", why));
-}
-
 // What a double auction's spec may not carry (the checks every format
 // shares have passed).
 absl::Status ValidateDouble(const AuctionSpec& s) {

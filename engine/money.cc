@@ -136,10 +136,10 @@ absl::StatusOr<int64_t> ParseAmount(absl::string_view text_arg, absl::string_vie
   for (int i = 0; i < exponent; ++i) {
     push_digit(static_cast<size_t>(i) < frac.size() ? frac[i] - '0' : 0);
   }
-  if (overflow) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(shown, " is too large: the most is ",
-                     FormatAmount(std::numeric_limits<int64_t>::max(), currency_arg)));
+  if (overflow || value > kMaxAmountMinor) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        shown, " is too large: the most an amount may be is ",
+        FormatAmount(kMaxAmountMinor, currency_arg)));
   }
   return value;
 }

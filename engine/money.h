@@ -40,7 +40,8 @@ int CurrencyExponent(absl::string_view currency);
 // Parses a decimal amount typed by a person ("12.50", "12.5", "12") into
 // minor units of `currency`, exactly. InvalidArgument, with a message a
 // person understands, for anything else: more decimals than the currency
-// has, signs, separators, garbage, int64 overflow.
+// has, signs, separators, garbage, more than kMaxAmountMinor (the most any
+// amount may be, which the server enforces too).
 absl::StatusOr<int64_t> ParseAmount(absl::string_view text, absl::string_view currency);
 // "12.50 EUR", "1250 JPY", "-0.05 EUR": exact, from integers only.
 std::string FormatAmount(int64_t minor, absl::string_view currency);

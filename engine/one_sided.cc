@@ -20,15 +20,6 @@ namespace {
 // events (and journal records) one auction can cause.
 constexpr int64_t kMaxDutchTicks = 100'000;
 
-absl::Status Invalid(absl::string_view field, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
-}
-
-absl::Status NotApplicable(absl::string_view field, Format format, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": does not apply to ", FormatName(format), "; ", why));
-}
-
 bool IsReverse(Format f) { return f == Format::kReverseEnglish || f == Format::kReverseSealed; }
 
 absl::Status ValidateDutchClock(const AuctionSpec& s) {

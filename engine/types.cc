@@ -65,6 +65,15 @@ absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown outcome ", QuoteClientText(name)));
 }
 
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+absl::Status NotApplicable(absl::string_view field, Format format, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": does not apply to ", FormatName(format), "; ", why));
+}
+
 std::string QuoteClientText(absl::string_view text) {
   if (text.size() <= kQuotedBytes) return absl::StrCat("\"", absl::CHexEscape(text), "\"");
   return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kQuotedBytes)), "\"... (", text.size(),
@@ -73,10 +82,24 @@ std::string QuoteClientText(absl::string_view text) {
 
 std::string FormatAuctionId(AuctionId id) { return absl::StrCat("A", id); }
 
+namespace {
+
+// A number as FormatAuctionId and FormatBidId write it: decimal digits only,
+// no sign, space or leading zero, so that each id has one spelling.
+template <typename T>
+bool ParseCanonicalNumber(absl::string_view digits, T* out) {
+  if (digits.empty() || (digits[0] == '0' && digits.size() > 1)) return false;
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return absl::SimpleAtoi(digits, out);
+}
+
+}  // namespace
+
 absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text) {
   AuctionId id = 0;
-  if (text.size() < 2 || text[0] != 'A' || !std::isdigit(static_cast<unsigned char>(text[1])) ||
-      !absl::SimpleAtoi(text.substr(1), &id)) {
+  if (text.size() < 2 || text[0] != 'A' || !ParseCanonicalNumber(text.substr(1), &id)) {
     return absl::InvalidArgumentError(
         absl::StrCat("auction_id: ", QuoteClientText(text), " is not an auction id (like A17)"));
   }
@@ -109,7 +132,7 @@ absl::Status ParseBidId(absl::string_view text, absl::string_view field, Auction
   const size_t dash = text.find('-');
   absl::StatusOr<AuctionId> auction =
       dash == absl::string_view::npos ? absl::InvalidArgumentError("") : ParseAuctionId(text.substr(0, dash));
-  if (!auction.ok() || !absl::SimpleAtoi(text.substr(dash + 1), entry) || *entry == 0) {
+  if (!auction.ok() || !ParseCanonicalNumber(text.substr(dash + 1), entry) || *entry == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", QuoteClientText(text), " is not a bid id (like A17-3)"));
   }

@@ -95,6 +95,13 @@ absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name);
 inline constexpr size_t kQuotedBytes = 40;
 std::string QuoteClientText(absl::string_view text);
 
+// INVALID_ARGUMENT "FIELD: WHY": how every check of a request names the
+// field at fault (API.md).
+absl::Status Invalid(absl::string_view field, absl::string_view why);
+// INVALID_ARGUMENT "FIELD: does not apply to FORMAT; WHY": a parameter the
+// format has no use for.
+absl::Status NotApplicable(absl::string_view field, Format format, absl::string_view why);
+
 // "A<number>" and back. ParseAuctionId fails with InvalidArgument.
 std::string FormatAuctionId(AuctionId id);
 absl::StatusOr<AuctionId> ParseAuctionId(absl::string_view text);

@@ -48,10 +48,6 @@ absl::Duration FromProto(const google::protobuf::Duration& d) {
 
 namespace {
 
-absl::Status Invalid(absl::string_view field, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
-}
-
 bool ValidTimestamp(const google::protobuf::Timestamp& t) {
   // RFC 3339 range, 0001-01-01 to 9999-12-31, as google.protobuf.Timestamp.
   return t.seconds() >= -62135596800 && t.seconds() <= 253402300799 && t.nanos() >= 0 &&
@@ -192,6 +188,16 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
     spec->dutch.decrement_minor = req.dutch().decrement_minor();
     spec->dutch.tick_interval = FromProto(req.dutch().tick_interval());
     spec->dutch.floor_price_minor = req.dutch().floor_price_minor();
+    // Every other format's own checks refuse a clock it has no use for;
+    // ENGLISH's cannot (journals written before would no longer replay),
+    // so a new request is refused here.
+    const bool has_clock = spec->dutch.decrement_minor != 0 ||
+                           spec->dutch.floor_price_minor != 0 ||
+                           spec->dutch.tick_interval != absl::ZeroDuration();
+    if (spec->format == Format::kEnglish && has_clock) {
+      return NotApplicable("dutch", spec->format,
+                           "only a DUTCH auction has a clock (leave it unset)");
+    }
   }
   for (const v1::IncrementStep& step : req.increment_table()) {
     spec->increment_table.push_back({step.from_minor(), step.step_minor()});

@@ -163,22 +163,27 @@ TEST(Money, ParseAmountRejectsMalformedCurrency) {
   }
 }
 
-TEST(Money, ParseAmountAcceptsInt64MaxMinorUnits) {
-  EXPECT_EQ(*ParseAmount("92233720368547758.07", "EUR"), kMax);
-  EXPECT_EQ(*ParseAmount("9223372036854775807", "JPY"), kMax);
-  EXPECT_EQ(*ParseAmount("9223372036854775.807", "KWD"), kMax);
-  EXPECT_EQ(*ParseAmount("92233720368547758.06", "EUR"), kMax - 1);
+// The most an amount may be is kMaxAmountMinor (10^15 minor units), as the
+// server holds it: more is refused here with that limit, int64 overflow
+// included.
+TEST(Money, ParseAmountAcceptsTheLargestAmount) {
+  EXPECT_EQ(*ParseAmount("10000000000000.00", "EUR"), kMaxAmountMinor);
+  EXPECT_EQ(*ParseAmount("1000000000000000", "JPY"), kMaxAmountMinor);
+  EXPECT_EQ(*ParseAmount("1000000000000.000", "KWD"), kMaxAmountMinor);
+  EXPECT_EQ(*ParseAmount("9999999999999.99", "EUR"), kMaxAmountMinor - 1);
 }
 
-TEST(Money, ParseAmountRejectsInt64Overflow) {
+TEST(Money, ParseAmountRefusesMoreThanTheLargestAmount) {
   struct Case {
     const char* text;
     const char* currency;
   };
   const std::vector<Case> cases = {
+      {"10000000000000.01", "EUR"},     // one minor unit more
+      {"1000000000000001", "JPY"},      {"1000000000000.001", "KWD"},
       {"92233720368547758.08", "EUR"},  // INT64_MAX + 1 minor units
       {"92233720368547759", "EUR"},     // overflows only once scaled by 100
-      {"9223372036854775808", "JPY"},        {"9223372036854775.808", "KWD"},
+      {"9223372036854775808", "JPY"},   {"9223372036854775.808", "KWD"},
       {"99999999999999999999999999", "EUR"},
   };
   for (const Case& c : cases) {
@@ -186,8 +191,8 @@ TEST(Money, ParseAmountRejectsInt64Overflow) {
     ASSERT_FALSE(got.ok()) << c.text;
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(got.status().message(), std::string(c.text) + " " + c.currency +
-                                          " is too large: the most is " +
-                                          FormatAmount(kMax, c.currency));
+                                          " is too large: the most an amount may be is " +
+                                          FormatAmount(kMaxAmountMinor, c.currency));
   }
 }
 
@@ -221,16 +226,18 @@ TEST(Money, FormatAmountIsExact) {
   }
 }
 
+// Every amount up to the largest parses back from its text.
 TEST(Money, ParseAmountRoundTripsFormatAmountForEveryExponent) {
+  constexpr int64_t kMost = kMaxAmountMinor;
   std::vector<int64_t> values = {0,      1,    9,        10,        11,         99,
                                  100,    101,  999,      1000,      1001,       12345,
-                                 999999, kMax, kMax - 1, kMax / 10, kMax / 100, kMax / 1000};
-  for (int64_t p = 1; p <= kMax / 10; p *= 10) {
+                                 999999, kMost, kMost - 1, kMost / 10, kMost / 100, kMost / 1000};
+  for (int64_t p = 1; p <= kMost; p *= 10) {
     values.push_back(p);
     values.push_back(p - 1);
-    values.push_back(p + 1);
+    if (p < kMost) values.push_back(p + 1);
   }
-  for (int64_t v = 0, step = 1; v < kMax - step; v += step, step = step * 2 + 7) {
+  for (int64_t v = 0, step = 1; v < kMost - step; v += step, step = step * 2 + 7) {
     values.push_back(v);
   }
   for (const char* currency : {"JPY", "EUR", "KWD"}) {

@@ -539,6 +539,27 @@ TEST(BidIdTest, FormatBidIdReadsBackThroughParseBidId) {
   }
 }
 
+// Each id has one spelling, the one Format*Id writes: other spellings of
+// the same number (a leading zero, a sign, spaces) are refused, not read.
+TEST(BidIdTest, OnlyTheCanonicalSpellingIsAnId) {
+  for (const char* text : {"A03", "A3 ", " A3", "A+3", "A-3", "A", "a3", "A3x", "A00",
+                           "A18446744073709551616"}) {
+    absl::StatusOr<AuctionId> got = ParseAuctionId(text);
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(got.status().message()), ::testing::HasSubstr("is not an auction id"))
+        << text;
+  }
+  EXPECT_EQ(*ParseAuctionId("A30"), 30u);
+  for (const char* text :
+       {"A3-05", "A3- 5", "A3-+5", "A3-5 ", "A03-5", "A3-0", "A3-", "A3", "A3-4294967296"}) {
+    AuctionId id = 0;
+    uint32_t entry = 0;
+    absl::Status st = ParseBidId(text, "bid_id", &id, &entry);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("is not a bid id")) << text;
+  }
+}
+
 // Trades are not stored as events: ForEachEvent rebuilds them (and every
 // bid_accepted) from the bid log and the format's fills. From any starting
 // sequence they must be exactly what the listener saw, across buys and

@@ -166,6 +166,22 @@ TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
   EXPECT_TRUE(st.ok()) << st.error_message();
 }
 
+// ENGLISH has no clock: a dutch clock is refused like every other parameter
+// a format has no use for, not ignored; an empty one is no clock.
+TEST_F(ServerTest, AnEnglishAuctionWithADutchClockIsRefused) {
+  CreateAuctionRequest req = EnglishRequest("english-clock");
+  req.mutable_dutch()->set_decrement_minor(100);
+  req.mutable_dutch()->mutable_tick_interval()->set_seconds(60);
+  Auction a;
+  grpc::Status st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "dutch: does not apply to ENGLISH; only a DUTCH auction has a clock (leave it unset)");
+  req.mutable_dutch()->Clear();
+  st = seller_->CreateAuction(As("seller-token").get(), req, &a);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
 // Titles and categories with control characters, C1 controls or the
 // bidirectional overrides are refused (they would reach other users'
 // terminals and pages); a description may have newlines and tabs.

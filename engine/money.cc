@@ -137,9 +137,9 @@ absl::StatusOr<int64_t> ParseAmount(absl::string_view text_arg, absl::string_vie
     push_digit(static_cast<size_t>(i) < frac.size() ? frac[i] - '0' : 0);
   }
   if (overflow || value > kMaxAmountMinor) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        shown, " is too large: the most an amount may be is ",
-        FormatAmount(kMaxAmountMinor, currency_arg)));
+    return absl::InvalidArgumentError(absl::StrCat(shown,
+                                                   " is too large: the most an amount may be is ",
+                                                   FormatAmount(kMaxAmountMinor, currency_arg)));
   }
   return value;
 }

@@ -179,11 +179,11 @@ TEST(Money, ParseAmountRefusesMoreThanTheLargestAmount) {
     const char* currency;
   };
   const std::vector<Case> cases = {
-      {"10000000000000.01", "EUR"},     // one minor unit more
-      {"1000000000000001", "JPY"},      {"1000000000000.001", "KWD"},
+      {"10000000000000.01", "EUR"},  // one minor unit more
+      {"1000000000000001", "JPY"},           {"1000000000000.001", "KWD"},
       {"92233720368547758.08", "EUR"},  // INT64_MAX + 1 minor units
       {"92233720368547759", "EUR"},     // overflows only once scaled by 100
-      {"9223372036854775808", "JPY"},   {"9223372036854775.808", "KWD"},
+      {"9223372036854775808", "JPY"},        {"9223372036854775.808", "KWD"},
       {"99999999999999999999999999", "EUR"},
   };
   for (const Case& c : cases) {
@@ -229,8 +229,8 @@ TEST(Money, FormatAmountIsExact) {
 // Every amount up to the largest parses back from its text.
 TEST(Money, ParseAmountRoundTripsFormatAmountForEveryExponent) {
   constexpr int64_t kMost = kMaxAmountMinor;
-  std::vector<int64_t> values = {0,      1,    9,        10,        11,         99,
-                                 100,    101,  999,      1000,      1001,       12345,
+  std::vector<int64_t> values = {0,      1,     9,         10,         11,          99,
+                                 100,    101,   999,       1000,       1001,        12345,
                                  999999, kMost, kMost - 1, kMost / 10, kMost / 100, kMost / 1000};
   for (int64_t p = 1; p <= kMost; p *= 10) {
     values.push_back(p);

@@ -542,8 +542,8 @@ TEST(BidIdTest, FormatBidIdReadsBackThroughParseBidId) {
 // Each id has one spelling, the one Format*Id writes: other spellings of
 // the same number (a leading zero, a sign, spaces) are refused, not read.
 TEST(BidIdTest, OnlyTheCanonicalSpellingIsAnId) {
-  for (const char* text : {"A03", "A3 ", " A3", "A+3", "A-3", "A", "a3", "A3x", "A00",
-                           "A18446744073709551616"}) {
+  for (const char* text :
+       {"A03", "A3 ", " A3", "A+3", "A-3", "A", "a3", "A3x", "A00", "A18446744073709551616"}) {
     absl::StatusOr<AuctionId> got = ParseAuctionId(text);
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(std::string(got.status().message()), ::testing::HasSubstr("is not an auction id"))

@@ -111,9 +111,7 @@ std::unique_ptr<const Auction::Rules> Auction::RulesFor(const AuctionSpec& spec)
   const bool default_soft_close = !sc.enabled && sc.window == absl::ZeroDuration() &&
                                   sc.extension == absl::ZeroDuration() &&
                                   sc.cap == absl::ZeroDuration();
-  const bool default_dutch = dc.decrement_minor == 0 && dc.floor_price_minor == 0 &&
-                             dc.tick_interval == absl::ZeroDuration();
-  if (default_soft_close && default_dutch && spec.increment_table.empty()) return nullptr;
+  if (default_soft_close && !dc.Set() && spec.increment_table.empty()) return nullptr;
   auto rules = std::make_unique<Rules>();
   rules->soft_close = sc;
   rules->dutch = dc;

@@ -44,8 +44,7 @@ absl::Status ValidateDouble(const AuctionSpec& s) {
   if (s.soft_close.enabled) {
     return NotApplicable("soft_close", s.format, "the close is hard (leave it unset)");
   }
-  if (s.dutch.decrement_minor != 0 || s.dutch.floor_price_minor != 0 ||
-      s.dutch.tick_interval != absl::ZeroDuration()) {
+  if (s.dutch.Set()) {
     return NotApplicable("dutch", s.format, "only a DUTCH auction has a clock (leave it unset)");
   }
   if (!s.increment_table.empty()) {

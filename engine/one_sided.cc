@@ -79,8 +79,6 @@ absl::Status ValidateOneSided(const AuctionSpec& s) {
     return NotApplicable("increment_table", f,
                          "only ENGLISH and REVERSE_ENGLISH step by increments (leave it empty)");
   }
-  const bool has_clock = s.dutch.decrement_minor != 0 || s.dutch.floor_price_minor != 0 ||
-                         s.dutch.tick_interval != absl::ZeroDuration();
   if (dutch) {
     if (s.reserve_price_minor != 0) {
       return NotApplicable("reserve_price_minor", f,
@@ -88,7 +86,7 @@ absl::Status ValidateOneSided(const AuctionSpec& s) {
     }
     return ValidateDutchClock(s);
   }
-  if (has_clock) {
+  if (s.dutch.Set()) {
     return NotApplicable("dutch", f, "only a DUTCH auction has a clock (leave it unset)");
   }
   if (s.reserve_price_minor != 0) {

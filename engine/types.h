@@ -128,6 +128,11 @@ struct DutchClockRule {
   int64_t decrement_minor = 0;
   absl::Duration tick_interval;
   int64_t floor_price_minor = 0;
+
+  // Whether any part of a clock was given (all zero: none).
+  bool Set() const {
+    return decrement_minor != 0 || floor_price_minor != 0 || tick_interval != absl::ZeroDuration();
+  }
 };
 
 // What a seller asked for. Times are absolute: the server resolves

@@ -191,9 +191,7 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
     // Every other format's own checks refuse a clock it has no use for;
     // ENGLISH's cannot (journals written before would no longer replay),
     // so a new request is refused here.
-    const bool has_clock = spec->dutch.decrement_minor != 0 || spec->dutch.floor_price_minor != 0 ||
-                           spec->dutch.tick_interval != absl::ZeroDuration();
-    if (spec->format == Format::kEnglish && has_clock) {
+    if (spec->format == Format::kEnglish && spec->dutch.Set()) {
       return NotApplicable("dutch", spec->format,
                            "only a DUTCH auction has a clock (leave it unset)");
     }

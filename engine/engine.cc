@@ -25,6 +25,13 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// Whether a snapshot carries the auction: not settled (CLOSED or
+// CANCELLED and marked committed).
+bool Live(const Auction& a, const absl::flat_hash_set<AuctionId>& committed_cancelled) {
+  if (a.state() == AuctionState::kSettled) return false;
+  return a.state() != AuctionState::kCancelled || !committed_cancelled.contains(a.id());
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options, const PrincipalNames* names, EngineListener* listener)
@@ -628,6 +635,14 @@ void Engine::MarkSettled(AuctionId id) {
   }
 }
 
+void Engine::DropSettled(AuctionId id) {
+  const Auction* a = Slot(id);
+  if (a == nullptr || Live(*a, committed_cancelled_)) return;
+  committed_cancelled_.erase(id);
+  auctions_[id / options_.shard_count - local_base_].reset();
+  --auction_count_;
+}
+
 absl::StatusOr<AuctionView> Engine::GetAuction(AuctionId id, bool public_view) const {
   const Auction* a = Slot(id);
   if (a == nullptr) return UnknownAuction(id);
@@ -777,11 +792,6 @@ JournalRecord Engine::CountersRecord() const {
 }
 
 namespace {
-
-bool Live(const Auction& a, const absl::flat_hash_set<AuctionId>& committed_cancelled) {
-  if (a.state() == AuctionState::kSettled) return false;
-  return a.state() != AuctionState::kCancelled || !committed_cancelled.contains(a.id());
-}
 
 // A canonical dump: every field as <length>:<bytes>; (as in engine/audit.h),
 // so that no two states can produce the same text.

@@ -163,6 +163,12 @@ class Engine {
   // PostgreSQL: CLOSED -> SETTLED; a CANCELLED auction keeps its state but is
   // no longer carried by the journal's snapshots. Unknown ids are ignored.
   void MarkSettled(AuctionId id);
+  // Frees an auction whose settlement is committed (MarkSettled) once a
+  // snapshot has dropped it too: from then on the engine answers for it as
+  // after a restart (UnknownAuction: "it ended"; its CreateAuction key
+  // stays). Ids not held, or not marked settled, are ignored. Not journaled:
+  // the snapshot already holds the same.
+  void DropSettled(AuctionId id);
 
   // ---- Journal ----
   // Journals every state change to `log` from now on (null: none). `log`

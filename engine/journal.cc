@@ -332,6 +332,8 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
   if (absl::Status st = env->SyncDir(dir); !st.ok()) return st;
   stats->snapshot_number = upto;
   stats->auctions_dropped = settled.size();
+  stats->dropped.reserve(settled.size());
+  for (const auto& [id, at] : settled) stats->dropped.push_back(id);
 
   // The snapshot is durable: what it covers can go.
   for (uint64_t n : listing->journals) {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -134,6 +135,7 @@ struct CompactionStats {
   uint64_t records_in = 0;
   uint64_t records_kept = 0;
   uint64_t auctions_dropped = 0;  // settled: their records left the journal
+  std::vector<AuctionId> dropped;  // ... which ones (for the engine to free)
   uint64_t keys_kept = 0;         // ... but their CreateAuction keys were kept
   uint64_t keys_expired = 0;      // kept keys older than the retention, now dropped
   uint64_t bytes_written = 0;

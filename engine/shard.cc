@@ -78,6 +78,7 @@ Shard::Shard(ShardOptions options, const Clock* clock, const PrincipalNames* nam
 
 Shard::~Shard() {
   Stop();
+  delete dropped_.load(std::memory_order_acquire);  // the threads are gone
   // Every task was acknowledged or abandoned; what is left is empty batches.
   delete open_batch_;
   SyncBatch* b = nullptr;
@@ -295,6 +296,7 @@ void Shard::Loop() {
     }
     if (ran == 0) engine_.AdvanceTo(now);
     EndBatch(now);
+    FreeDropped();
     if (backlogged && open_batch_ != nullptr) {
       // Still full: Park would return at once while the ring holds tasks.
       absl::SleepFor(kHandOverRetry);
@@ -540,8 +542,13 @@ void Shard::CompactorLoop() {
     const uint32_t signal = compactor_signal_.load(std::memory_order_acquire);
     const uint64_t upto = compact_upto_.load(std::memory_order_acquire);
     if (upto > done) {
-      Compact(upto);
+      Compact(upto, &pending_drops_);
       done = upto;
+      if (!pending_drops_.empty() && dropped_.load(std::memory_order_acquire) == nullptr) {
+        dropped_.store(new std::vector<AuctionId>(std::move(pending_drops_)),
+                       std::memory_order_release);
+        pending_drops_.clear();
+      }
       continue;
     }
     if (compactor_stop_.load(std::memory_order_acquire)) return;
@@ -549,7 +556,16 @@ void Shard::CompactorLoop() {
   }
 }
 
-void Shard::Compact(uint64_t upto) {
+void Shard::FreeDropped() {
+  if (dropped_.load(std::memory_order_relaxed) == nullptr) return;
+  std::unique_ptr<std::vector<AuctionId>> ids(dropped_.exchange(nullptr, std::memory_order_acquire));
+  for (AuctionId id : *ids) {
+    engine_.DropSettled(id);
+    feeds_.erase(id);
+  }
+}
+
+void Shard::Compact(uint64_t upto, std::vector<AuctionId>* dropped) {
   CompactionStats stats;
   const absl::Time started = absl::Now();
   absl::Status st =
@@ -562,6 +578,7 @@ void Shard::Compact(uint64_t upto) {
     return;
   }
   if (stats.snapshot_number == 0) return;
+  if (dropped != nullptr) dropped->insert(dropped->end(), stats.dropped.begin(), stats.dropped.end());
   Log(absl::StrCat("shard ", options_.shard_index, ": wrote ", SnapshotFileName(upto), " in ",
                    absl::FormatDuration(absl::Now() - started), ": ", stats.records_kept, " of ",
                    stats.records_in, " records kept, ", stats.auctions_dropped,

@@ -85,6 +85,17 @@
 //   release store after a roll and bumps `compactor_signal_` (futex wake);
 //   the compactor reads the bound with acquire. The two threads never touch
 //   the same file: the writer writes only file `compact_upto_` and later.
+// - Compactor -> shard thread, the settled auctions a snapshot dropped (for
+//   the engine to free: Engine::DropSettled): the compactor fills a vector
+//   and publishes it with a release store into `dropped_`, only when
+//   `dropped_` is null (ids of later snapshots wait in `pending_drops_`,
+//   compactor-only, until it is). The shard thread, after each batch, loads
+//   `dropped_` (relaxed: a cheap look) and, when it is not null, takes it
+//   with an acquire exchange to null, which makes the compactor's writes to
+//   the vector visible; it frees the auctions and deletes the vector. One
+//   writer of non-null, one writer of null, each vector owned by exactly one
+//   thread at a time. Nothing is waited for: an idle shard frees them at
+//   its next batch.
 //
 // Durability (engine/journal.h, DESIGN.md "Durability"): the shard runs a
 // batch of tasks, whose Run() computes results and appends journal records.
@@ -307,7 +318,11 @@ class Shard final : private EngineListener {
   // When the batch-mode fdatasync is due (InfiniteFuture: none pending).
   absl::Time SyncDeadline() const;
   void CompactorLoop();
-  void Compact(uint64_t upto);
+  // Writes snapshot `upto`; the ids of the settled auctions it dropped go
+  // to `dropped` (if not null).
+  void Compact(uint64_t upto, std::vector<AuctionId>* dropped = nullptr);
+  // Shard thread: frees the auctions the compactor handed over (dropped_).
+  void FreeDropped();
 
   const ShardOptions options_;
   const Clock* const clock_;
@@ -348,6 +363,8 @@ class Shard final : private EngineListener {
   alignas(kCacheLine) std::atomic<uint64_t> compact_upto_{0};
   std::atomic<uint32_t> compactor_signal_{0};
   std::atomic<bool> compactor_stop_{false};
+  std::vector<AuctionId> pending_drops_;  // compactor thread
+  alignas(kCacheLine) std::atomic<std::vector<AuctionId>*> dropped_{nullptr};
 };
 
 }  // namespace gavel

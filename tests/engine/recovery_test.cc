@@ -536,6 +536,40 @@ TEST(Snapshot, DropsSettledAuctionsAndKeepsTheOutbox) {
   EXPECT_EQ(next->auction_id, ids.back() + 2);
 }
 
+// DropSettled frees only what a snapshot no longer carries: closed and
+// marked settled, or cancelled and marked; never an open, or a closed one
+// PostgreSQL does not have yet.
+TEST(Snapshot, DropSettledFreesOnlyMarkedAuctions) {
+  NamedPrincipals names;
+  testing::RecordingListener listener;
+  Engine engine(EngineOptions{}, &names, &listener);
+  AuctionSpec spec = testing::EnglishSpec();
+  spec.ends_at = kT0 + absl::Minutes(1);
+  const AuctionId sold = engine.CreateAuction(kSeller, "sold", spec, kT0)->auction_id;
+  const AuctionId unmarked = engine.CreateAuction(kSeller, "unmarked", spec, kT0)->auction_id;
+  const AuctionId cancelled = engine.CreateAuction(kSeller, "cancelled", spec, kT0)->auction_id;
+  spec.ends_at = kT0 + absl::Hours(1);
+  const AuctionId open = engine.CreateAuction(kSeller, "open", spec, kT0)->auction_id;
+  ASSERT_TRUE(engine.CancelAuction(kSeller, cancelled, kT0).ok());
+  engine.AdvanceTo(kT0 + absl::Minutes(2));
+  engine.MarkSettled(sold);
+  engine.MarkSettled(cancelled);
+  engine.MarkSettled(open);  // not closed: ignored
+  for (AuctionId id : {sold, unmarked, cancelled, open}) engine.DropSettled(id);
+  engine.DropSettled(999);  // unknown: ignored
+  EXPECT_EQ(engine.Find(sold), nullptr);
+  EXPECT_EQ(engine.Find(cancelled), nullptr);
+  EXPECT_NE(engine.Find(unmarked), nullptr);
+  EXPECT_NE(engine.Find(open), nullptr);
+  EXPECT_EQ(engine.auction_count(), 2u);
+  EXPECT_EQ(engine.GetAuction(sold, true).status().code(), absl::StatusCode::kNotFound);
+  // Its outbox is untouched: the unmarked one still waits for PostgreSQL.
+  std::vector<std::shared_ptr<const Settlement>> outbox;
+  engine.UnsettledSettlements(&outbox);
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0]->auction_id, FormatAuctionId(unmarked));
+}
+
 // The request ids of dropped auctions outlive later snapshots while they
 // are younger than the retention, and are then let go.
 TEST(Snapshot, KeepsTheRequestIdsOfDroppedAuctionsForTheRetention) {

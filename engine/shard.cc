@@ -558,7 +558,8 @@ void Shard::CompactorLoop() {
 
 void Shard::FreeDropped() {
   if (dropped_.load(std::memory_order_relaxed) == nullptr) return;
-  std::unique_ptr<std::vector<AuctionId>> ids(dropped_.exchange(nullptr, std::memory_order_acquire));
+  std::unique_ptr<std::vector<AuctionId>> ids(
+      dropped_.exchange(nullptr, std::memory_order_acquire));
   for (AuctionId id : *ids) {
     engine_.DropSettled(id);
     feeds_.erase(id);
@@ -578,7 +579,8 @@ void Shard::Compact(uint64_t upto, std::vector<AuctionId>* dropped) {
     return;
   }
   if (stats.snapshot_number == 0) return;
-  if (dropped != nullptr) dropped->insert(dropped->end(), stats.dropped.begin(), stats.dropped.end());
+  if (dropped != nullptr)
+    dropped->insert(dropped->end(), stats.dropped.begin(), stats.dropped.end());
   Log(absl::StrCat("shard ", options_.shard_index, ": wrote ", SnapshotFileName(upto), " in ",
                    absl::FormatDuration(absl::Now() - started), ": ", stats.records_kept, " of ",
                    stats.records_in, " records kept, ", stats.auctions_dropped,

@@ -256,12 +256,13 @@ TEST(SyncThread, AuctionsASnapshotDroppedAreFreedWhileTheShardRuns) {
     sold = c.engine.CreateAuction(testing::kSeller, "sold", spec, c.now)->auction_id;
     spec.ends_at = kT0 + absl::Hours(1);
     open = c.engine.CreateAuction(testing::kSeller, "open", spec, c.now)->auction_id;
-    ASSERT_TRUE(c.engine.PlaceBid(testing::BidCommand(sold, testing::kAlice, "s", 2000), c.now).ok());
+    ASSERT_TRUE(
+        c.engine.PlaceBid(testing::BidCommand(sold, testing::kAlice, "s", 2000), c.now).ok());
   });
   clock.Advance(absl::Minutes(2));
   ASSERT_TRUE(WaitFor([&] { return downstream.count.load() == 1; }));
   RunOn(*shard, [&](ShardContext& c) {
-    c.engine.MarkSettled(sold);  // PostgreSQL has it
+    c.engine.MarkSettled(sold);               // PostgreSQL has it
     EXPECT_NE(c.engine.Find(sold), nullptr);  // no snapshot has dropped it yet
   });
 

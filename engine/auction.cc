@@ -47,8 +47,8 @@ absl::Status ValidateCommon(const AuctionSpec& s) {
       !std::isupper(static_cast<unsigned char>(s.currency[2]))) {
     return Invalid("currency", "must be an ISO 4217 code of three upper-case letters, like EUR");
   }
-  if (s.quantity < 1 || s.quantity > 1'000'000'000) {
-    return Invalid("quantity", "must be between 1 and 1000000000");
+  if (s.quantity < 1 || s.quantity > kMaxQuantity) {
+    return Invalid("quantity", absl::StrCat("must be between 1 and ", kMaxQuantity));
   }
   if (auto st = CheckAmount("start_price_minor", s.start_price_minor, false); !st.ok()) return st;
   if (auto st = CheckAmount("reserve_price_minor", s.reserve_price_minor, true); !st.ok()) {

@@ -466,8 +466,8 @@ absl::Status Engine::CheckBid(const Auction& a, const PlaceBidCommand& cmd) cons
   if (cmd.amount_minor == 0 && a.format() != Format::kDutch) {
     return absl::InvalidArgumentError("amount_minor: is required and must be positive");
   }
-  if (cmd.quantity < 1 || cmd.quantity > 1'000'000'000) {
-    return absl::InvalidArgumentError("quantity: must be between 1 and 1000000000");
+  if (cmd.quantity < 1 || cmd.quantity > kMaxQuantity) {
+    return Invalid("quantity", absl::StrCat("must be between 1 and ", kMaxQuantity));
   }
   const Format format = a.format();
   if (TwoSided(format) && cmd.side != Side::kBuy && cmd.side != Side::kSell) {

@@ -95,6 +95,9 @@ absl::StatusOr<SettlementOutcome> ParseOutcomeName(absl::string_view name);
 inline constexpr size_t kQuotedBytes = 40;
 std::string QuoteClientText(absl::string_view text);
 
+// The most units an auction may offer or a bid may ask for.
+inline constexpr int64_t kMaxQuantity = 1'000'000'000;
+
 // INVALID_ARGUMENT "FIELD: WHY": how every check of a request names the
 // field at fault (API.md).
 absl::Status Invalid(absl::string_view field, absl::string_view why);

@@ -126,12 +126,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.journal.batch_interval = absl::GetFlag(FLAGS_durability_batch_interval);
+  if (options.journal.batch_interval <= absl::ZeroDuration() ||
+      options.journal.batch_interval > absl::Seconds(10)) {
+    gavel::ServerLog("error: --durability_batch_interval must be more than 0s and at most 10s");
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_journal_file_mb) < 1) {
     gavel::ServerLog("error: --journal_file_mb must be at least 1");
     return 2;
   }
   options.journal.max_file_bytes = absl::GetFlag(FLAGS_journal_file_mb) << 20;
   options.journal.max_file_age = absl::GetFlag(FLAGS_snapshot_interval);
+  if (options.journal.max_file_age < absl::Seconds(1)) {
+    gavel::ServerLog(
+        "error: --snapshot_interval must be at least 1s (inf: snapshots only at --journal_file_mb "
+        "and shutdown)");
+    return 2;
+  }
   options.journal.ended_key_retention = absl::GetFlag(FLAGS_ended_key_retention);
   if (options.journal.ended_key_retention < absl::ZeroDuration()) {
     gavel::ServerLog("error: --ended_key_retention must not be negative");

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -120,6 +121,24 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
   return absl::OkStatus();
 }
 
+// --listen: HOST:PORT with a port gRPC can bind (it would take 99999 as
+// 34463, the port modulo 65536, without a word).
+absl::Status CheckListenAddress(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  uint32_t port = 0;
+  const absl::string_view digits =
+      colon == absl::string_view::npos ? absl::string_view() : address.substr(colon + 1);
+  const bool all_digits = !digits.empty() && digits.size() <= 5 &&
+                          std::all_of(digits.begin(), digits.end(),
+                                      [](char c) { return c >= '0' && c <= '9'; });
+  if (colon == 0 || !all_digits || !absl::SimpleAtoi(digits, &port) || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen: ", QuoteClientText(address),
+        " is not HOST:PORT with a port from 0 to 65535 (like 127.0.0.1:50051)"));
+  }
+  return absl::OkStatus();
+}
+
 // --shard_cpus: one CPU per shard, each one this process may run on, none
 // twice (two shards on one core would take turns on it).
 absl::Status CheckShardCpus(const std::vector<int>& cpus, uint32_t shards) {
@@ -206,6 +225,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   impl->tokens = std::move(tokens);
   const Clock* clock = impl->options.clock ? impl->options.clock : &impl->system_clock;
 
+  if (absl::Status st = CheckListenAddress(impl->options.listen); !st.ok()) return st;
   if (absl::Status st = CheckShardCpus(impl->options.shard_cpus, impl->options.shards); !st.ok()) {
     return st;
   }
@@ -299,12 +319,16 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   builder.RegisterService(impl->auction.get());
   builder.RegisterService(impl->audit.get());
   builder.SetMaxReceiveMessageSize(1 << 20);
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port would
+  // start and take half the connections, with its own engine.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     impl->runtime->Stop();
     if (impl->pipeline) impl->pipeline->Stop();
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", impl->options.listen, " (address in use?)"));
+        absl::StrCat("cannot listen on ", impl->options.listen,
+                     ": the port is in use, or the host is not an address of this machine"));
   }
   if (auto* health = impl->server->GetHealthCheckService()) {
     health->SetServingStatus(true);

@@ -27,6 +27,7 @@
 #include "clients/cli/values.h"
 #include "clients/client.h"
 #include "engine/money.h"
+#include "engine/types.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace gavel::cli {
@@ -229,7 +230,7 @@ int AuctionCreate(Context& c) {
   request.set_currency(currency);
 
   if (c.cl.Has("quantity")) {
-    absl::StatusOr<int64_t> quantity = ParseFlagCount("--quantity", *c.cl.Get("quantity"));
+    absl::StatusOr<int64_t> quantity = ParseFlagCount("--quantity", *c.cl.Get("quantity"), gavel::kMaxQuantity);
     if (!quantity.ok()) return UsageFailure(c, quantity.status());
     request.set_quantity(*quantity);
   }
@@ -411,7 +412,7 @@ int Bid(Context& c) {
   request.set_auction_id(auction_id);
   request.set_client_bid_id(c.cl.Has("id") ? *c.cl.Get("id") : c.env.new_request_id());
   if (c.cl.Has("quantity")) {
-    absl::StatusOr<int64_t> quantity = ParseFlagCount("--quantity", *c.cl.Get("quantity"));
+    absl::StatusOr<int64_t> quantity = ParseFlagCount("--quantity", *c.cl.Get("quantity"), gavel::kMaxQuantity);
     if (!quantity.ok()) return UsageFailure(c, quantity.status());
     request.set_quantity(*quantity);
   }
@@ -444,7 +445,7 @@ int Order(Context& c) {
   const std::string& auction_id = p[0];
   absl::StatusOr<v1::Side> side = ParseSideName(p[1]);
   if (!side.ok()) return UsageFailure(c, side.status());
-  absl::StatusOr<int64_t> quantity = ParseFlagCount("QTY", p[2]);
+  absl::StatusOr<int64_t> quantity = ParseFlagCount("QTY", p[2], gavel::kMaxQuantity);
   if (!quantity.ok()) return UsageFailure(c, quantity.status());
   if (p[3] != "@") {
     return UsageFailure(c, absl::StrCat("expected '@' between QTY and PRICE, not '", p[3],

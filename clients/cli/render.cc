@@ -327,8 +327,8 @@ void PrintSettlement(const v1::Settlement& s, std::ostream& out) {
   if (s.clearing_price_minor() > 0) {
     d.Add("clearing price", FormatAmount(s.clearing_price_minor(), currency));
   }
+  d.Add("listed at", FormatTime(s.created_at()));
   d.Add("closed at", FormatTime(s.closed_at()));
-  d.Add("recorded at", FormatTime(s.created_at()));
   d.Add("spec hash", s.spec_hash());
   d.Add("final hash", s.final_hash());
   d.Print(out);

@@ -492,7 +492,9 @@ TEST_F(App, AuctionCreateChecksItsFlagsBeforeSending) {
       {{"--duration", "2m", "--currency", "EURO"},
        "error: --currency \"EURO\" is not an ISO 4217 code (three letters, like EUR)\n"},
       {{"--duration", "2m", "--quantity", "0"},
-       "error: --quantity must be a whole number from 1 to "},
+       "error: --quantity must be a whole number from 1 to 1000000000, not \"0\"\n"},
+      {{"--duration", "2m", "--quantity", "1000000001"},
+       "error: --quantity must be a whole number from 1 to 1000000000, not \"1000000001\"\n"},
       {{"--duration", "2m", "--soft-close", "30s"}, "error: --soft-close \"30s\" must be "},
   };
   for (const Case& c : cases) {
@@ -718,8 +720,8 @@ TEST_F(App, AuditShowPrintsTheSettlement) {
     return grpc::Status::OK;
   };
   Result r = RunOk({"audit", "show", "A3"});
-  EXPECT_THAT(r.out, HasSubstr("outcome      unsold-no-bids\n"));
-  EXPECT_THAT(r.out, HasSubstr("final hash   abcd\n"));
+  EXPECT_THAT(r.out, HasSubstr("outcome     unsold-no-bids\n"));
+  EXPECT_THAT(r.out, HasSubstr("final hash  abcd\n"));
   EXPECT_THAT(r.out, HasSubstr("bids:\nno bids\n"));
 }
 

@@ -229,6 +229,8 @@ TEST(Render, SettlementShowsWinnersAndTheBidLogWithHashes) {
   s.set_outcome(v1::SOLD);
   s.set_final_hash("ff00");
   s.set_spec_hash("aa11");
+  s.mutable_created_at()->set_seconds(k091403 - 600);  // listed ten minutes before it closed
+  s.mutable_closed_at()->set_seconds(k091403 + 60);
   v1::Winner* w = s.add_winners();
   w->set_bidder_id("bob");
   w->set_quantity(1);
@@ -246,8 +248,11 @@ TEST(Render, SettlementShowsWinnersAndTheBidLogWithHashes) {
   std::ostringstream out;
   PrintSettlement(s, out);
   const std::string text = out.str();
-  EXPECT_THAT(text, HasSubstr("outcome      sold\n"));
-  EXPECT_THAT(text, HasSubstr("final hash   ff00\n"));
+  EXPECT_THAT(text, HasSubstr("outcome     sold\n"));
+  EXPECT_THAT(text, HasSubstr("final hash  ff00\n"));
+  // created_at is when the seller listed it, shown before the close.
+  EXPECT_THAT(text, HasSubstr("listed at   2024-05-01T09:04:03Z\n"
+                              "closed at   2024-05-01T09:15:03Z\n"));
   EXPECT_THAT(text,
               HasSubstr("winners:\nBIDDER  QTY      PRICE  BID\nbob       1  15.00 EUR  A3-2\n"));
   EXPECT_THAT(

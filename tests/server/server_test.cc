@@ -166,6 +166,39 @@ TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
   EXPECT_TRUE(st.ok()) << st.error_message();
 }
 
+// A second server on a port in use is refused (gRPC's default SO_REUSEPORT
+// would let it start and take half the connections to its own engine), and
+// so is a --listen that is not HOST:PORT with a port gRPC can bind.
+TEST_F(ServerTest, ASecondServerOnThePortOrABadListenAddressIsRefused) {
+  auto start = [](const std::string& listen) {
+    absl::StatusOr<TokenTable> tokens = TokenTable::Parse(kTokens);
+    EXPECT_TRUE(tokens.ok());
+    ServerOptions options;
+    options.listen = listen;
+    options.shards = 1;
+    absl::StatusOr<std::unique_ptr<GavelServer>> other =
+        GavelServer::Start(options, *std::move(tokens));
+    if (other.ok()) (*other)->Shutdown();
+    return other.status();
+  };
+  absl::Status same_port = start(target_);
+  EXPECT_EQ(same_port.code(), absl::StatusCode::kUnavailable) << same_port;
+  EXPECT_EQ(same_port.message(),
+            absl::StrCat("cannot listen on ", target_,
+                         ": the port is in use, or the host is not an address of this machine"));
+  for (const std::string bad : {"127.0.0.1:99999", "127.0.0.1:65536", "nonsense", "127.0.0.1:",
+                                ":50051", "127.0.0.1:-1", "127.0.0.1:50x"}) {
+    absl::Status st = start(bad);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(st.message(), absl::StrCat("--listen: \"", bad,
+                                         "\" is not HOST:PORT with a port from 0 to 65535 "
+                                         "(like 127.0.0.1:50051)"))
+        << bad;
+  }
+  // The server already listening still answers.
+  EXPECT_EQ(Create(EnglishRequest("still-here")).state(), v1::OPEN);
+}
+
 // ENGLISH has no clock: a dutch clock is refused like every other parameter
 // a format has no use for, not ignored; an empty one is no clock.
 TEST_F(ServerTest, AnEnglishAuctionWithADutchClockIsRefused) {

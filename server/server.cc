@@ -128,13 +128,13 @@ absl::Status CheckListenAddress(absl::string_view address) {
   uint32_t port = 0;
   const absl::string_view digits =
       colon == absl::string_view::npos ? absl::string_view() : address.substr(colon + 1);
-  const bool all_digits = !digits.empty() && digits.size() <= 5 &&
-                          std::all_of(digits.begin(), digits.end(),
-                                      [](char c) { return c >= '0' && c <= '9'; });
+  const bool all_digits =
+      !digits.empty() && digits.size() <= 5 &&
+      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (colon == 0 || !all_digits || !absl::SimpleAtoi(digits, &port) || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--listen: ", QuoteClientText(address),
-        " is not HOST:PORT with a port from 0 to 65535 (like 127.0.0.1:50051)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen: ", QuoteClientText(address),
+                     " is not HOST:PORT with a port from 0 to 65535 (like 127.0.0.1:50051)"));
   }
   return absl::OkStatus();
 }

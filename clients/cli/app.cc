@@ -230,7 +230,8 @@ int AuctionCreate(Context& c) {
   request.set_currency(currency);
 
   if (c.cl.Has("quantity")) {
-    absl::StatusOr<int64_t> quantity = ParseFlagCount("--quantity", *c.cl.Get("quantity"), gavel::kMaxQuantity);
+    absl::StatusOr<int64_t> quantity =
+        ParseFlagCount("--quantity", *c.cl.Get("quantity"), gavel::kMaxQuantity);
     if (!quantity.ok()) return UsageFailure(c, quantity.status());
     request.set_quantity(*quantity);
   }
@@ -412,7 +413,8 @@ int Bid(Context& c) {
   request.set_auction_id(auction_id);
   request.set_client_bid_id(c.cl.Has("id") ? *c.cl.Get("id") : c.env.new_request_id());
   if (c.cl.Has("quantity")) {
-    absl::StatusOr<int64_t> quantity = ParseFlagCount("--quantity", *c.cl.Get("quantity"), gavel::kMaxQuantity);
+    absl::StatusOr<int64_t> quantity =
+        ParseFlagCount("--quantity", *c.cl.Get("quantity"), gavel::kMaxQuantity);
     if (!quantity.ok()) return UsageFailure(c, quantity.status());
     request.set_quantity(*quantity);
   }

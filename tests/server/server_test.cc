@@ -186,8 +186,8 @@ TEST_F(ServerTest, ASecondServerOnThePortOrABadListenAddressIsRefused) {
   EXPECT_EQ(same_port.message(),
             absl::StrCat("cannot listen on ", target_,
                          ": the port is in use, or the host is not an address of this machine"));
-  for (const std::string bad : {"127.0.0.1:99999", "127.0.0.1:65536", "nonsense", "127.0.0.1:",
-                                ":50051", "127.0.0.1:-1", "127.0.0.1:50x"}) {
+  for (const std::string bad : {"127.0.0.1:99999", "127.0.0.1:65536", "nonsense",
+                                "127.0.0.1:", ":50051", "127.0.0.1:-1", "127.0.0.1:50x"}) {
     absl::Status st = start(bad);
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(st.message(), absl::StrCat("--listen: \"", bad,

@@ -30,23 +30,30 @@ void BidStreamReactor::OnReadDone(bool ok) {
   ReadOnIfRoom();  // the last thing this callback does (see the header)
 }
 
-void BidStreamReactor::SetFailure(uint64_t n, const grpc::Status& status) {
-  slots_[n % kWindow].failure = std::make_unique<grpc::Status>(
+void BidStreamReactor::SetFailure(uint64_t n, const grpc::Status& status, bool ends_stream) {
+  Slot& slot = slots_[n % kWindow];
+  slot.failure = std::make_unique<grpc::Status>(
       status.error_code(), absl::StrCat("request #", n + 1, ": ", status.error_message()));
+  slot.ends_stream = ends_stream;
 }
 
 void BidStreamReactor::Submit(uint64_t n) {
   Slot& slot = slots_[n % kWindow];
   slot.failure.reset();
-  auto refuse = [&](const grpc::Status& status) {
-    // The stream ends here: answers before this request are still written.
-    SetFailure(n, status);
-    submitted_.store(n + 1, std::memory_order_seq_cst);
-    reads_done_.store(true, std::memory_order_seq_cst);
-    Complete(n);
-  };
   absl::StatusOr<AuctionId> id = CheckBidRequest(incoming_);
-  if (!id.ok()) return refuse(ToGrpc(id.status()));
+  if (!id.ok()) {
+    // Answered in its place (the fields are echoed only when well-formed);
+    // the stream goes on.
+    slot.key = CheckIdempotencyKey("client_bid_id", incoming_.client_bid_id()).ok()
+                   ? incoming_.client_bid_id()
+                   : std::string();
+    absl::StatusOr<AuctionId> a = ParseAuctionId(incoming_.auction_id());
+    slot.command.auction_id = a.ok() ? *a : 0;
+    SetFailure(n, ToGrpc(id.status()), /*ends_stream=*/false);
+    submitted_.store(n + 1, std::memory_order_release);
+    Complete(n);
+    return;
+  }
   const AuctionId auction_id = *id;
   slot.key = incoming_.client_bid_id();
   slot.command = BidCommandFromRequest(incoming_, auction_id, bidder_);
@@ -64,19 +71,21 @@ void BidStreamReactor::Submit(uint64_t n) {
         return grpc::Status::OK;
       },
       [this, n](grpc::Status status) {
-        if (!status.ok()) SetFailure(n, status);
+        if (!status.ok()) SetFailure(n, status, /*ends_stream=*/false);
         Complete(n);
         Unref();
       },
       BidHint{auction_id, slot.command.key_hash});
   if (!queued) {
     refs_.fetch_sub(1, std::memory_order_relaxed);
-    SetFailure(n, grpc::Status(runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
-                                                    : grpc::StatusCode::RESOURCE_EXHAUSTED,
-                               runtime_->stopping()
-                                   ? "the server is shutting down"
-                                   : "the auction's shard is overloaded; resend from this "
-                                     "request with backoff (earlier requests were answered)"));
+    SetFailure(n,
+               grpc::Status(runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
+                                                 : grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            runtime_->stopping()
+                                ? "the server is shutting down"
+                                : "the auction's shard is overloaded; resend from this "
+                                  "request with backoff (earlier requests were answered)"),
+               /*ends_stream=*/true);
     reads_done_.store(true, std::memory_order_seq_cst);
     Complete(n);
   }
@@ -105,7 +114,7 @@ void BidStreamReactor::WriteNext() {
     Slot& slot = slots_[w % kWindow];
     if (w < submitted_.load(std::memory_order_acquire) &&
         slot.ready.load(std::memory_order_acquire)) {
-      if (slot.failure != nullptr) return FinishWith(*slot.failure);
+      if (slot.failure != nullptr && slot.ends_stream) return FinishWith(*slot.failure);
       // Batch: let gRPC coalesce this write with the next when that one is
       // already waiting.
       const Slot& next = slots_[(w + 1) % kWindow];
@@ -115,7 +124,16 @@ void BidStreamReactor::WriteNext() {
         options.set_buffer_hint();
       }
       out_.Clear();
-      BidResultToProto(slot.result, slot.command, &out_);
+      if (slot.failure != nullptr) {
+        if (slot.command.auction_id != 0) {
+          out_.set_auction_id(FormatAuctionId(slot.command.auction_id));
+        }
+        out_.set_client_bid_id(slot.key);
+        out_.mutable_error()->set_code(slot.failure->error_code());
+        out_.mutable_error()->set_message(slot.failure->error_message());
+      } else {
+        BidResultToProto(slot.result, slot.command, &out_);
+      }
       StartWrite(&out_, options);
       return;  // OnWriteDone continues
     }

@@ -86,8 +86,11 @@ class BidStreamReactor final
     std::string key;
     // The answer, converted to protobuf when it is written.
     BidResult result;
-    // Set: the stream ends with it at this request (rare: 8 bytes until then).
+    // Set: the request failed (rare: 8 bytes until then). It is answered
+    // with PlaceBidResponse.error, or, when `ends_stream`, the stream ends
+    // with it at this request.
     std::unique_ptr<grpc::Status> failure;
+    bool ends_stream = false;
     std::atomic<bool> ready{false};
   };
 
@@ -96,9 +99,10 @@ class BidStreamReactor final
   // Reader side: validates `incoming_`, copies it to slot `n` and hands
   // request `n` to its shard.
   void Submit(uint64_t n);
-  // Request `n`'s failure, which ends the stream there: `status` with the
-  // request's number before its message.
-  void SetFailure(uint64_t n, const grpc::Status& status);
+  // Request `n`'s failure: `status` with the request's number before its
+  // message; it ends the stream there when `ends_stream`, else it is that
+  // request's answer.
+  void SetFailure(uint64_t n, const grpc::Status& status, bool ends_stream);
   // Marks request `n` answered (any thread) and tries to write.
   void Complete(uint64_t n);
   void TryWrite();

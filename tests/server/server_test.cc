@@ -603,26 +603,59 @@ TEST_F(ShardedServerTest, BidStreamsFarLongerThanTheWindowAnswerEveryRequestInOr
   }
 }
 
-TEST_F(ShardedServerTest, BidStreamEndsAtAMalformedRequestAfterAnsweringTheEarlierOnes) {
+// A request that cannot be processed, malformed (caught as it is read) or
+// for an auction that does not exist (caught on the shard, after the
+// requests behind it were already handed on), is answered in its place with
+// `error`; the stream goes on, and every other request is placed and
+// answered in order.
+TEST_F(ShardedServerTest, BidStreamAnswersAFailedRequestInItsPlaceAndGoesOn) {
   Auction a = Create(EnglishRequest("r1"));
+  Auction b = Create(EnglishRequest("r2"));
   auto ctx = As("bob-token");
   auto stream = bidder_->BidStream(ctx.get());
-  for (int i = 0; i < 5; ++i) {
+  struct Sent {
+    std::string auction_id;
+    std::string key;
+  };
+  const std::vector<Sent> sent = {{a.auction_id(), "k0"}, {"A999", "k1"},
+                                  {b.auction_id(), "k2"}, {a.auction_id(), ""},
+                                  {"A0x", "k4"},         {b.auction_id(), "k5"}};
+  int64_t amount = 2000;
+  for (const Sent& s : sent) {
     PlaceBidRequest req;
-    req.set_auction_id(a.auction_id());
-    req.set_client_bid_id(i == 3 ? "" : "k" + std::to_string(i));
-    req.set_amount_minor(2000 + i);
+    req.set_auction_id(s.auction_id);
+    req.set_client_bid_id(s.key);
+    req.set_amount_minor(amount += 100);
     stream->Write(req);
   }
   stream->WritesDone();
+  std::vector<PlaceBidResponse> answers;
   PlaceBidResponse resp;
-  int n = 0;
-  while (stream->Read(&resp)) ++n;
+  while (stream->Read(&resp)) answers.push_back(resp);
   grpc::Status st = stream->Finish();
-  EXPECT_EQ(n, 3);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("request #4"), std::string::npos) << st.error_message();
-  EXPECT_NE(st.error_message().find("client_bid_id"), std::string::npos);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(answers.size(), sent.size());
+  for (size_t i : {0, 2, 5}) {
+    EXPECT_FALSE(answers[i].has_error()) << i;
+    EXPECT_EQ(answers[i].outcome(), v1::ACCEPTED) << i;
+    EXPECT_EQ(answers[i].client_bid_id(), sent[i].key) << i;
+  }
+  EXPECT_EQ(answers[1].error().code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(answers[1].error().message(), "request #2: auction A999 does not exist");
+  EXPECT_EQ(answers[1].auction_id(), "A999");
+  EXPECT_EQ(answers[1].client_bid_id(), "k1");
+  EXPECT_EQ(answers[1].outcome(), v1::BID_OUTCOME_UNSPECIFIED);
+  EXPECT_EQ(answers[3].error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(answers[3].error().message().find("request #4: client_bid_id"), std::string::npos)
+      << answers[3].error().message();
+  EXPECT_EQ(answers[3].auction_id(), a.auction_id());
+  EXPECT_EQ(answers[4].error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(answers[4].auction_id(), "");  // not an id: not echoed
+  EXPECT_EQ(answers[4].client_bid_id(), "k4");
+  // Resent, the placed bids give their first answers.
+  PlaceBidResponse again;
+  ASSERT_TRUE(Bid("bob-token", b.auction_id(), 9999, "k5", &again).ok());
+  EXPECT_EQ(again.bid_id(), answers[5].bid_id());
 }
 
 TEST_F(ServerTest, BidStreamNeedsABidderToken) {

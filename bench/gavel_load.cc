@@ -559,12 +559,13 @@ class StreamBidder final : public grpc::ClientBidiReactor<PlaceBidRequest, Place
     }
     outstanding_.fetch_sub(1, std::memory_order_relaxed);
     // A request the server could not process is answered in its place.
-    shared_->RecordAnswer(sent,
-                          incoming_.has_error()
-                              ? grpc::Status(static_cast<grpc::StatusCode>(incoming_.error().code()),
-                                             incoming_.error().message())
-                              : grpc::Status::OK,
-                          &incoming_, auction);
+    shared_->RecordAnswer(
+        sent,
+        incoming_.has_error()
+            ? grpc::Status(static_cast<grpc::StatusCode>(incoming_.error().code()),
+                           incoming_.error().message())
+            : grpc::Status::OK,
+        &incoming_, auction);
     shared_->in_flight.fetch_sub(1, std::memory_order_release);
     StartRead(&incoming_);
     if (closed_loop_) Want();

@@ -617,9 +617,8 @@ TEST_F(ShardedServerTest, BidStreamAnswersAFailedRequestInItsPlaceAndGoesOn) {
     std::string auction_id;
     std::string key;
   };
-  const std::vector<Sent> sent = {{a.auction_id(), "k0"}, {"A999", "k1"},
-                                  {b.auction_id(), "k2"}, {a.auction_id(), ""},
-                                  {"A0x", "k4"},         {b.auction_id(), "k5"}};
+  const std::vector<Sent> sent = {{a.auction_id(), "k0"}, {"A999", "k1"}, {b.auction_id(), "k2"},
+                                  {a.auction_id(), ""},   {"A0x", "k4"},  {b.auction_id(), "k5"}};
   int64_t amount = 2000;
   for (const Sent& s : sent) {
     PlaceBidRequest req;

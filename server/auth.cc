@@ -1,5 +1,8 @@
 #include "server/auth.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -80,8 +83,16 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
 }
 
 absl::StatusOr<TokenTable> TokenTable::Load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read tokens file ", path, ": it is a directory"));
+  }
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read tokens file ", path));
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read tokens file ", path, ": ", std::strerror(errno)));
+  }
   std::stringstream buffer;
   buffer << in.rdbuf();
   absl::StatusOr<TokenTable> table = Parse(buffer.str());

@@ -220,7 +220,7 @@ void SettlementWriter::Loop::Failed(const absl::Status& status) {
                      status.code() == absl::StatusCode::kUnavailable ? "PostgreSQL unavailable"
                                                                      : "writing settlements failed",
                      " (", status.message(), "); ", w_.pending_.load(std::memory_order_acquire),
-                     " settlements waiting, retrying in ", absl::FormatDuration(backoff_)));
+                     " settlement(s) waiting, retrying in ", absl::FormatDuration(backoff_)));
   }
   retry_at_ = absl::Now() + backoff_;
   backoff_ = std::min(backoff_ * 2, w_.options_.max_backoff);
@@ -230,7 +230,7 @@ void SettlementWriter::Loop::Succeeded() {
   if (failing_ != absl::StatusCode::kOk) {
     failing_ = absl::StatusCode::kOk;
     Log(absl::StrCat("store: PostgreSQL writes resumed; ",
-                     w_.pending_.load(std::memory_order_acquire), " settlements waiting"));
+                     w_.pending_.load(std::memory_order_acquire), " settlement(s) waiting"));
   }
   backoff_ = w_.options_.min_backoff;
   retry_at_ = absl::InfinitePast();

@@ -9,7 +9,7 @@
 // isolated from its batch so the others are written, and is then held in memory and retried
 // every max_backoff, never acknowledged. Errors are logged to stderr, one line per change of
 // state, e.g.
-//   store: PostgreSQL unavailable (...); 12 settlements waiting, retrying in 400ms
+//   store: PostgreSQL unavailable (...); 12 settlement(s) waiting, retrying in 400ms
 // The lock-free handoff is explained in the "Thread safety / invariants" block that opens
 // settlement_writer.cc.
 #ifndef GAVEL_SERVER_STORE_SETTLEMENT_WRITER_H_

@@ -631,8 +631,10 @@ absl::StatusOr<Settlement> Store::GetSettlement(absl::string_view auction_id) {
     const std::string id = tx.quote(std::string(auction_id));
     pqxx::result head = tx.exec(absl::StrCat(SettlementSelect(), " WHERE s.auction_id = ", id));
     if (head.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("no settlement with auction_id \"", absl::CHexEscape(auction_id), "\""));
+      return absl::NotFoundError(absl::StrCat(
+          "no settlement with auction_id \"", absl::CHexEscape(auction_id),
+          "\": the auction has not closed yet, or does not exist (a settlement reaches "
+          "PostgreSQL within seconds of the close while PostgreSQL is up)"));
     }
     absl::StatusOr<Settlement> decoded = DecodeSettlement(head[0]);
     if (!decoded.ok()) return decoded.status();

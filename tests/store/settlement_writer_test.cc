@@ -277,7 +277,7 @@ TEST(SettlementWriterUnreachableTest, StopGivesUpAfterDrainDeadlineAndLogsOncePe
   const std::vector<std::string> lines = absl::StrSplit(log, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 2u) << log;
   EXPECT_THAT(lines[0], HasSubstr("store: PostgreSQL unavailable (connecting to PostgreSQL: "));
-  EXPECT_THAT(lines[0], HasSubstr("settlements waiting, retrying in "));
+  EXPECT_THAT(lines[0], HasSubstr("settlement(s) waiting, retrying in "));
   EXPECT_EQ(lines[1], "store: stopped with 3 settlements unwritten after the 300ms drain deadline");
 }
 

@@ -216,6 +216,20 @@ TEST_F(StoreTest, GetUnknownSettlementIsNotFound) {
   absl::StatusOr<Settlement> got = store_->GetSettlement("A404");
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
   EXPECT_THAT(got.status().message(), HasSubstr("A404"));
+  EXPECT_THAT(got.status().message(), HasSubstr("the auction has not closed yet, or does not exist"));
+}
+
+// A PostgreSQL nobody listens for: UNAVAILABLE, said as such, on one line
+// whose sentences do not run into each other.
+TEST(StoreConnectTest, AnUnreachableServerIsUnavailableOnOneReadableLine) {
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open("host=127.0.0.1 port=1 dbname=none user=none connect_timeout=2");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
+  const std::string message(store.status().message());
+  EXPECT_THAT(message, HasSubstr("connecting to PostgreSQL: PostgreSQL is unreachable ("));
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_EQ(message.find("refused Is"), std::string::npos) << message;
 }
 
 TEST_F(StoreTest, ListSettlementsFilters) {

@@ -11,18 +11,25 @@ namespace gavel::store_internal {
 namespace {
 
 // libpq messages span lines ("...failed: Connection refused\n\tIs the server running...");
-// logs and statuses want one line.
+// logs and statuses want one line: a line that ends without punctuation gets
+// a full stop, so that its sentence does not run into the next.
 std::string OneLine(absl::string_view text) {
   std::string out;
-  out.reserve(text.size());
+  out.reserve(text.size() + 8);
   bool space = false;
+  bool line_break = false;
   for (char c : text) {
     if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
       space = true;
+      line_break = line_break || c == '\n';
       continue;
     }
-    if (space && !out.empty()) out.push_back(' ');
+    if (space && !out.empty()) {
+      if (line_break && !absl::StrContains(".;:,!?", out.back())) out.push_back('.');
+      out.push_back(' ');
+    }
     space = false;
+    line_break = false;
     out.push_back(c);
   }
   return out;
@@ -48,7 +55,8 @@ absl::Status StatusFromCurrentException(absl::string_view context) {
   try {
     throw;
   } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(absl::StrCat(context, ": ", OneLine(e.what())));
+    return absl::UnavailableError(
+        absl::StrCat(context, ": PostgreSQL is unreachable (", OneLine(e.what()), ")"));
   } catch (const pqxx::in_doubt_error& e) {
     return absl::UnavailableError(absl::StrCat(
         context, ": connection lost during commit, outcome unknown: ", OneLine(e.what())));

@@ -216,7 +216,8 @@ TEST_F(StoreTest, GetUnknownSettlementIsNotFound) {
   absl::StatusOr<Settlement> got = store_->GetSettlement("A404");
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
   EXPECT_THAT(got.status().message(), HasSubstr("A404"));
-  EXPECT_THAT(got.status().message(), HasSubstr("the auction has not closed yet, or does not exist"));
+  EXPECT_THAT(got.status().message(),
+              HasSubstr("the auction has not closed yet, or does not exist"));
 }
 
 // A PostgreSQL nobody listens for: UNAVAILABLE, said as such, on one line

@@ -329,11 +329,13 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
   if (absl::Status st = (*out)->Sync(); !st.ok()) return st;
   if (absl::Status st = (*out)->Close(); !st.ok()) return st;
   if (absl::Status st = env->Rename(tmp, PathIn(dir, name)); !st.ok()) return st;
-  if (absl::Status st = env->SyncDir(dir); !st.ok()) return st;
+  // In place from here on (a failure below is still reported): what it
+  // dropped is said even then.
   stats->snapshot_number = upto;
   stats->auctions_dropped = settled.size();
   stats->dropped.reserve(settled.size());
   for (const auto& [id, at] : settled) stats->dropped.push_back(id);
+  if (absl::Status st = env->SyncDir(dir); !st.ok()) return st;
 
   // The snapshot is durable: what it covers can go.
   for (uint64_t n : listing->journals) {

@@ -153,7 +153,9 @@ struct CompactionStats {
 // REQUIRES: the journal files below `upto` are complete (rolled or closed)
 // and nobody writes them; another thread may append to file `upto` or later
 // meanwhile. DataLoss/Internal naming the file on a damaged input; the
-// directory is then left as it was (a temporary file aside).
+// directory is then left as it was (a temporary file aside). A failure after
+// the snapshot was renamed into place still sets stats->snapshot_number and
+// stats->dropped.
 absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_index,
                             uint32_t shard_count, uint64_t upto, absl::Duration ended_key_retention,
                             CompactionStats* stats);

@@ -544,7 +544,14 @@ void Shard::CompactorLoop() {
     if (upto > done) {
       Compact(upto, &pending_drops_);
       done = upto;
-      if (!pending_drops_.empty() && dropped_.load(std::memory_order_acquire) == nullptr) {
+      if (!pending_drops_.empty()) {
+        // Takes back what the shard has not taken yet (its own vector), so
+        // that nothing waits for another snapshot.
+        std::unique_ptr<std::vector<AuctionId>> untaken(
+            dropped_.exchange(nullptr, std::memory_order_acquire));
+        if (untaken != nullptr) {
+          pending_drops_.insert(pending_drops_.end(), untaken->begin(), untaken->end());
+        }
         dropped_.store(new std::vector<AuctionId>(std::move(pending_drops_)),
                        std::memory_order_release);
         pending_drops_.clear();
@@ -560,6 +567,7 @@ void Shard::FreeDropped() {
   if (dropped_.load(std::memory_order_relaxed) == nullptr) return;
   std::unique_ptr<std::vector<AuctionId>> ids(
       dropped_.exchange(nullptr, std::memory_order_acquire));
+  if (ids == nullptr) return;  // the compactor took it back to add to it
   for (AuctionId id : *ids) {
     engine_.DropSettled(id);
     feeds_.erase(id);
@@ -572,15 +580,20 @@ void Shard::Compact(uint64_t upto, std::vector<AuctionId>* dropped) {
   absl::Status st =
       CompactJournal(options_.journal.env, options_.journal.dir, options_.shard_index,
                      options_.shard_count, upto, options_.journal.ended_key_retention, &stats);
+  // Once a snapshot is in place, what it dropped may be freed, whatever
+  // failed after.
+  if (dropped != nullptr) {
+    dropped->insert(dropped->end(), stats.dropped.begin(), stats.dropped.end());
+  }
   if (!st.ok()) {
-    // The journal files stay; the next roll tries again with a new file.
+    // The next roll tries again with a new file.
     Log(absl::StrCat("shard ", options_.shard_index, ": snapshot failed: ", st.message(),
-                     "; the journal files are kept"));
+                     stats.snapshot_number == 0
+                         ? "; the journal files are kept"
+                         : "; it was written, but the files it covers may not all be removed"));
     return;
   }
   if (stats.snapshot_number == 0) return;
-  if (dropped != nullptr)
-    dropped->insert(dropped->end(), stats.dropped.begin(), stats.dropped.end());
   Log(absl::StrCat("shard ", options_.shard_index, ": wrote ", SnapshotFileName(upto), " in ",
                    absl::FormatDuration(absl::Now() - started), ": ", stats.records_kept, " of ",
                    stats.records_in, " records kept, ", stats.auctions_dropped,
@@ -591,9 +604,8 @@ void Shard::Compact(uint64_t upto, std::vector<AuctionId>* dropped) {
 
 absl::StatusOr<Subscription> Shard::Subscribe(AuctionId id, Sequence from_sequence) {
   const Auction* a = engine_.Find(id);
-  if (a == nullptr) {
-    return absl::NotFoundError(absl::StrCat("auction ", FormatAuctionId(id), " does not exist"));
-  }
+  // Unknown, or ended and freed: the engine says which.
+  if (a == nullptr) return engine_.GetAuction(id, /*public_view=*/true).status();
   Subscription sub;
   const size_t capacity = RingSlots(options_.watch_capacity);
   sub.capacity_ = capacity;

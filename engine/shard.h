@@ -86,16 +86,19 @@
 //   the compactor reads the bound with acquire. The two threads never touch
 //   the same file: the writer writes only file `compact_upto_` and later.
 // - Compactor -> shard thread, the settled auctions a snapshot dropped (for
-//   the engine to free: Engine::DropSettled): the compactor fills a vector
-//   and publishes it with a release store into `dropped_`, only when
-//   `dropped_` is null (ids of later snapshots wait in `pending_drops_`,
-//   compactor-only, until it is). The shard thread, after each batch, loads
+//   the engine to free: Engine::DropSettled): after each snapshot the
+//   compactor takes back whatever vector the shard has not taken yet
+//   (exchange to null), adds it to the new ids (`pending_drops_`,
+//   compactor-only) and publishes the whole as a new vector with a release
+//   store into `dropped_`. The shard thread, after each batch, loads
 //   `dropped_` (relaxed: a cheap look) and, when it is not null, takes it
 //   with an acquire exchange to null, which makes the compactor's writes to
-//   the vector visible; it frees the auctions and deletes the vector. One
-//   writer of non-null, one writer of null, each vector owned by exactly one
-//   thread at a time. Nothing is waited for: an idle shard frees them at
-//   its next batch.
+//   the vector visible (a null result: the compactor took it back first);
+//   it frees the auctions and deletes the vector. Only the compactor stores
+//   non-null; each exchange hands a vector to exactly one thread, so each is
+//   owned by one thread at a time and deleted once. Nothing is waited for:
+//   an idle shard frees them at its next batch (at most 200 ms away: it
+//   parks for at most kMaxPark).
 //
 // Durability (engine/journal.h, DESIGN.md "Durability"): the shard runs a
 // batch of tasks, whose Run() computes results and appends journal records.

@@ -47,6 +47,7 @@ void BidStreamReactor::Submit(uint64_t n) {
     slot.key = CheckIdempotencyKey("client_bid_id", incoming_.client_bid_id()).ok()
                    ? incoming_.client_bid_id()
                    : std::string();
+    slot.command.client_bid_id = slot.key;  // not the previous lap's
     absl::StatusOr<AuctionId> a = ParseAuctionId(incoming_.auction_id());
     slot.command.auction_id = a.ok() ? *a : 0;
     SetFailure(n, ToGrpc(id.status()), /*ends_stream=*/false);

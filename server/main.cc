@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.journal.batch_interval = absl::GetFlag(FLAGS_durability_batch_interval);
-  if (options.journal.batch_interval <= absl::ZeroDuration() ||
-      options.journal.batch_interval > absl::Seconds(10)) {
+  if (options.journal.durability == gavel::Durability::kBatch &&
+      (options.journal.batch_interval <= absl::ZeroDuration() ||
+       options.journal.batch_interval > absl::Seconds(10))) {
     gavel::ServerLog("error: --durability_batch_interval must be more than 0s and at most 10s");
     return 2;
   }

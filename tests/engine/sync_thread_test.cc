@@ -296,6 +296,10 @@ TEST(SyncThread, AuctionsASnapshotDroppedAreFreedWhileTheShardRuns) {
         c.engine.CreateAuction(testing::kSeller, "sold", testing::EnglishSpec(), c.now);
     EXPECT_TRUE(absl::StrContains(again.status().message(), "created auction")) << again.status();
     EXPECT_NE(c.engine.Find(open), nullptr);
+    // A watcher is told the same.
+    absl::StatusOr<Subscription> watch = c.shard.Subscribe(sold, 1);
+    EXPECT_EQ(watch.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_TRUE(absl::StrContains(watch.status().message(), "it ended")) << watch.status();
   });
   shard->Stop();
   const std::string hash = shard->final_state_hash();

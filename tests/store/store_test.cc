@@ -228,7 +228,7 @@ TEST(StoreConnectTest, AnUnreachableServerIsUnavailableOnOneReadableLine) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
   const std::string message(store.status().message());
-  EXPECT_THAT(message, HasSubstr("connecting to PostgreSQL: PostgreSQL is unreachable ("));
+  EXPECT_THAT(message, HasSubstr("connecting to PostgreSQL: the database is unreachable ("));
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   EXPECT_EQ(message.find("refused Is"), std::string::npos) << message;
 }

@@ -56,7 +56,7 @@ absl::Status StatusFromCurrentException(absl::string_view context) {
     throw;
   } catch (const pqxx::broken_connection& e) {
     return absl::UnavailableError(
-        absl::StrCat(context, ": PostgreSQL is unreachable (", OneLine(e.what()), ")"));
+        absl::StrCat(context, ": the database is unreachable (", OneLine(e.what()), ")"));
   } catch (const pqxx::in_doubt_error& e) {
     return absl::UnavailableError(absl::StrCat(
         context, ": connection lost during commit, outcome unknown: ", OneLine(e.what())));

@@ -24,10 +24,6 @@ grpc::Status Busy(const Runtime& runtime) {
                       "the auction's shard is overloaded; retry with backoff");
 }
 
-grpc::Status Invalid(absl::string_view message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
-}
-
 // The answer step of a command (Runtime::RunCommand): finishes the RPC once
 // the command is durable.
 auto Answer(grpc::ServerUnaryReactor* reactor) {
@@ -177,7 +173,7 @@ grpc::ServerUnaryReactor* SellerServiceImpl::CancelAuction(grpc::CallbackServerC
   // Cancelling is idempotent by itself (a cancelled auction comes back as it
   // is); the key is required as on every other mutating request.
   if (request->request_id().empty()) {
-    return FinishNow(context, Invalid("request_id: is required (an idempotency key)"));
+    return FinishNow(context, ToGrpc(Invalid("request_id", "is required (an idempotency key)")));
   }
   absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));
@@ -202,7 +198,8 @@ grpc::ServerUnaryReactor* SellerServiceImpl::ListMyAuctions(
     v1::ListAuctionsResponse* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kSeller});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
-  if (!v1::AuctionState_IsValid(request->state())) return FinishNow(context, Invalid("state: unknown value"));
+  if (!v1::AuctionState_IsValid(request->state()))
+    return FinishNow(context, ToGrpc(Invalid("state", "unknown value")));
   ListFilter filter;
   filter.seller = caller->principal;
   filter.state = static_cast<AuctionState>(request->state());
@@ -273,7 +270,8 @@ grpc::ServerUnaryReactor* BidderServiceImpl::CancelBid(grpc::CallbackServerConte
     return FinishNow(context, ToGrpc(st));
   }
   if (bid_auction != *id) {
-    return FinishNow(context, Invalid("bid_id: belongs to another auction than auction_id"));
+    return FinishNow(context,
+                     ToGrpc(Invalid("bid_id", "belongs to another auction than auction_id")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const PrincipalId owner = caller->principal;
@@ -328,8 +326,10 @@ grpc::ServerUnaryReactor* AuctionServiceImpl::ListAuctions(grpc::CallbackServerC
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(
       context, {Role::kSeller, Role::kBidder, Role::kAuditor});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
-  if (!v1::AuctionState_IsValid(request->state())) return FinishNow(context, Invalid("state: unknown value"));
-  if (!v1::Format_IsValid(request->format())) return FinishNow(context, Invalid("format: unknown value"));
+  if (!v1::AuctionState_IsValid(request->state()))
+    return FinishNow(context, ToGrpc(Invalid("state", "unknown value")));
+  if (!v1::Format_IsValid(request->format()))
+    return FinishNow(context, ToGrpc(Invalid("format", "unknown value")));
   ListFilter filter;
   filter.state = static_cast<AuctionState>(request->state());
   filter.format = static_cast<Format>(request->format());
@@ -399,9 +399,10 @@ grpc::Status AuditServiceImpl::ListSettlements(grpc::ServerContext* context,
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kAuditor});
   if (!caller.ok()) return ToGrpc(caller.status());
   if (ctx_.store == nullptr) return NoDatabase();
-  if (!v1::Format_IsValid(request->format())) return Invalid("format: unknown value");
-  if (!v1::SettlementOutcome_IsValid(request->outcome())) return Invalid("outcome: unknown value");
-  if (request->page_size() < 0) return Invalid("page_size: must not be negative");
+  if (!v1::Format_IsValid(request->format())) return ToGrpc(Invalid("format", "unknown value"));
+  if (!v1::SettlementOutcome_IsValid(request->outcome()))
+    return ToGrpc(Invalid("outcome", "unknown value"));
+  if (request->page_size() < 0) return ToGrpc(Invalid("page_size", "must not be negative"));
   SettlementFilter filter;
   if (request->has_closed_after()) filter.closed_after = FromProto(request->closed_after());
   if (request->has_closed_before()) filter.closed_before = FromProto(request->closed_before());

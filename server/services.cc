@@ -171,9 +171,9 @@ grpc::ServerUnaryReactor* SellerServiceImpl::CancelAuction(grpc::CallbackServerC
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kSeller});
   if (!caller.ok()) return FinishNow(context, ToGrpc(caller.status()));
   // Cancelling is idempotent by itself (a cancelled auction comes back as it
-  // is); the key is required as on every other mutating request.
-  if (request->request_id().empty()) {
-    return FinishNow(context, ToGrpc(Invalid("request_id", "is required (an idempotency key)")));
+  // is); the key is required and checked as on every other mutating request.
+  if (absl::Status st = CheckIdempotencyKey("request_id", request->request_id()); !st.ok()) {
+    return FinishNow(context, ToGrpc(st));
   }
   absl::StatusOr<AuctionId> id = ParseAuctionId(request->auction_id());
   if (!id.ok()) return FinishNow(context, ToGrpc(id.status()));

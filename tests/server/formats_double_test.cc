@@ -365,6 +365,12 @@ TEST_F(DoubleFormatsServerTest, ACancelResentWithItsKeyGetsTheFirstAnswerAndCanc
   st = seller_->CancelAuction(As("seller-token").get(), keyless_auction, &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(st.error_message(), "request_id: is required (an idempotency key)");
+  // And it is held to the same length as every other key.
+  keyless_auction.set_request_id(std::string(129, 'k'));
+  st = seller_->CancelAuction(As("seller-token").get(), keyless_auction, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "request_id: at most 128 bytes");
+  EXPECT_EQ(Get(a.auction_id()).state(), v1::OPEN) << "a refused cancel changes nothing";
 }
 
 TEST_F(DoubleFormatsServerTest, RequestsADoubleAuctionRefusesNameTheField) {

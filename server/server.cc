@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -119,6 +120,34 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
   }
   if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
   return absl::OkStatus();
+}
+
+// True when the directory of every shard below `shards` already holds a
+// journal or a snapshot file: the journal then carries each shard's auction
+// numbering (its counters), so the server need not ask PostgreSQL for it.
+bool HoldsEveryShardsJournal(const std::string& dir, uint32_t shards) {
+  for (uint32_t i = 0; i < shards; ++i) {
+    std::error_code ec;
+    bool found = false;
+    for (const auto& file :
+         std::filesystem::directory_iterator(absl::StrCat(dir, "/shard-", i), ec)) {
+      uint64_t n = 0;
+      const std::string f = file.path().filename().string();
+      if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) {
+        found = true;
+        break;
+      }
+    }
+    if (ec || !found) return false;
+  }
+  return true;
+}
+
+// A store error for the start-up log: named as PostgreSQL's, once.
+std::string StoreErrorText(const absl::Status& status) {
+  return absl::StrCat(
+      absl::StartsWith(status.message(), "connecting to PostgreSQL") ? "" : "PostgreSQL: ",
+      status.message());
 }
 
 // --listen: HOST:PORT with a port gRPC can bind (it would take 99999 as
@@ -250,19 +279,38 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
   if (!impl->options.postgres.empty()) {
     // Apply migrations (and fail clearly) before taking any call.
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(impl->options.postgres);
-    if (!store.ok()) {
-      return absl::Status(store.status().code(),
-                          absl::StrCat("PostgreSQL: ", store.status().message()));
-    }
-    absl::StatusOr<uint64_t> highest = (*store)->HighestAuctionNumber();
-    if (!highest.ok()) {
-      return absl::Status(highest.status().code(),
-                          absl::StrCat("PostgreSQL: ", highest.status().message()));
-    }
-    auction_id_floor = *highest;
-    absl::StatusOr<std::vector<std::string>> warnings = (*store)->DatabaseSettingsWarnings();
-    if (warnings.ok()) {
-      for (const std::string& w : *warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+    // A restart while PostgreSQL is down goes on from the journal, which
+    // holds everything the shards need; only the first start (nothing
+    // journaled yet: auction ids continue above PostgreSQL's highest) and
+    // a database that answers but refuses (e.g. a failed migration) stop it.
+    const bool start_without_postgres = !store.ok() && absl::IsUnavailable(store.status()) &&
+                                        journaled &&
+                                        HoldsEveryShardsJournal(impl->options.data_dir,
+                                                                impl->options.shards);
+    if (start_without_postgres) {
+      impl->Log(absl::StrCat("WARNING: ", StoreErrorText(store.status()),
+                             "; starting from the journal in ", impl->options.data_dir,
+                             ": bidding goes on, settlements wait in the outbox until PostgreSQL "
+                             "is reachable, and auditor calls answer UNAVAILABLE until then"));
+    } else if (!store.ok()) {
+      std::string message = StoreErrorText(store.status());
+      if (absl::IsUnavailable(store.status())) {
+        absl::StrAppend(&message, journaled ? "; the first start on a data directory"
+                                            : "; a server without --data_dir",
+                        " needs PostgreSQL (new auction ids continue above the highest it holds), "
+                        "a restart on a journaled --data_dir goes on without it");
+      }
+      return absl::Status(store.status().code(), message);
+    } else {
+      absl::StatusOr<uint64_t> highest = (*store)->HighestAuctionNumber();
+      if (!highest.ok()) {
+        return absl::Status(highest.status().code(), StoreErrorText(highest.status()));
+      }
+      auction_id_floor = *highest;
+      absl::StatusOr<std::vector<std::string>> warnings = (*store)->DatabaseSettingsWarnings();
+      if (warnings.ok()) {
+        for (const std::string& w : *warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+      }
     }
     impl->store = std::make_unique<StorePool>(impl->options.postgres);
     impl->pipeline = std::make_unique<SettlementPipeline>(impl->options.postgres);

@@ -5,6 +5,8 @@
 # on the same pinned port). Checks:
 #  - bidding never stopped: the client's answered-bid count grew during every
 #    second-long window of the outage;
+#  - the server, killed (SIGKILL) in the middle of the outage, starts again
+#    from its journal without PostgreSQL and goes on taking bids;
 #  - the server reported the outage and a non-empty outbox;
 #  - after PostgreSQL is back every settlement arrives, exactly once, with
 #    every acknowledged bid (crash_driver verify).
@@ -45,10 +47,13 @@ CONNINFO=$("$PG_SH" start "$PGDIR" --port "$PGPORT" | tail -n 1)
   for i in 0 1 2 3; do echo "crash-bidder-$i crash-bidder-$i bidder"; done
   echo "crash-audit crash-audit auditor"
 } >"$WORK/tokens"
-"$BIN/server/gavel-server" --listen="127.0.0.1:$PORT" --postgres="$CONNINFO" \
-  --tokens="$WORK/tokens" --data_dir="$WORK/data" --shards=2 --durability=sync \
-  --outbox_alarm=5 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
+start_server() {
+  "$BIN/server/gavel-server" --listen="127.0.0.1:$PORT" --postgres="$CONNINFO" \
+    --tokens="$WORK/tokens" --data_dir="$WORK/data" --shards=2 --durability=sync \
+    --outbox_alarm=5 >>"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+}
+start_server
 wait_for_server "$BIN" "$PORT" crash-audit "$SERVER_PID" ||
   fail "the server exited at start or did not answer within 30 s"
 "$BIN/tests/e2e/crash_driver" load "127.0.0.1:$PORT" "$WORK/acks" "$WORK/stop" 4 \
@@ -60,14 +65,30 @@ echo "before the outage: $(answered) bids answered"
 "$PG_SH" stop "$PGDIR"
 echo "PostgreSQL stopped"
 stalls=0
-previous=$(answered)
-for second in $(seq 1 10); do
-  sleep 1
-  now=$(answered)
-  echo "outage second $second: $((now - previous)) bids answered"
-  [ "$now" -gt "$previous" ] || stalls=$((stalls + 1))
-  previous=$now
-done
+# Counts the seconds of the outage in which no bid was answered.
+watch_bids() {
+  local previous now
+  previous=$(answered)
+  for second in $(seq "$1" "$2"); do
+    sleep 1
+    now=$(answered)
+    echo "outage second $second: $((now - previous)) bids answered"
+    [ "$now" -gt "$previous" ] || stalls=$((stalls + 1))
+    previous=$now
+  done
+}
+watch_bids 1 5
+# A crash while PostgreSQL is down: the server starts again from its
+# journal, without PostgreSQL, and bidding goes on.
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+start_server
+wait_for_server "$BIN" "$PORT" crash-audit "$SERVER_PID" ||
+  fail "the server did not start again while PostgreSQL was down"
+echo "server killed and started again without PostgreSQL"
+grep -q 'WARNING: connecting to PostgreSQL: .*starting from the journal' "$WORK/server.log" ||
+  fail "the restart did not say that it goes on from the journal"
+watch_bids 6 10
 "$PG_SH" start "$PGDIR" --port "$PGPORT" >/dev/null
 echo "PostgreSQL started again"
 [ "$stalls" = 0 ] || fail "bidding stalled during $stalls second(s) of the outage"

@@ -283,10 +283,9 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     // holds everything the shards need; only the first start (nothing
     // journaled yet: auction ids continue above PostgreSQL's highest) and
     // a database that answers but refuses (e.g. a failed migration) stop it.
-    const bool start_without_postgres = !store.ok() && absl::IsUnavailable(store.status()) &&
-                                        journaled &&
-                                        HoldsEveryShardsJournal(impl->options.data_dir,
-                                                                impl->options.shards);
+    const bool start_without_postgres =
+        !store.ok() && absl::IsUnavailable(store.status()) && journaled &&
+        HoldsEveryShardsJournal(impl->options.data_dir, impl->options.shards);
     if (start_without_postgres) {
       impl->Log(absl::StrCat("WARNING: ", StoreErrorText(store.status()),
                              "; starting from the journal in ", impl->options.data_dir,
@@ -295,10 +294,11 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     } else if (!store.ok()) {
       std::string message = StoreErrorText(store.status());
       if (absl::IsUnavailable(store.status())) {
-        absl::StrAppend(&message, journaled ? "; the first start on a data directory"
-                                            : "; a server without --data_dir",
-                        " needs PostgreSQL (new auction ids continue above the highest it holds), "
-                        "a restart on a journaled --data_dir goes on without it");
+        absl::StrAppend(
+            &message,
+            journaled ? "; the first start on a data directory" : "; a server without --data_dir",
+            " needs PostgreSQL (new auction ids continue above the highest it holds), "
+            "a restart on a journaled --data_dir goes on without it");
       }
       return absl::Status(store.status().code(), message);
     } else {

@@ -66,12 +66,18 @@ int CurrencyExponent(absl::string_view currency) {
       "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"};
   static constexpr std::array<absl::string_view, 7> kThree = {"BHD", "IQD", "JOD", "KWD",
                                                              "LYD", "OMR", "TND"};
+  // Units of account with four: the Chilean Unidad de Fomento and Uruguay's
+  // Unidad Previsional.
+  static constexpr std::array<absl::string_view, 2> kFour = {"CLF", "UYW"};
   if (!IsCurrencyCode(currency)) return -1;
   for (absl::string_view c : kZero) {
     if (c == currency) return 0;
   }
   for (absl::string_view c : kThree) {
     if (c == currency) return 3;
+  }
+  for (absl::string_view c : kFour) {
+    if (c == currency) return 4;
   }
   return 2;
 }

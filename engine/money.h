@@ -35,7 +35,7 @@ inline int64_t SaturatingAdd(int64_t a, int64_t b) {
 // Three upper-case ASCII letters (the shape of an ISO 4217 code).
 bool IsCurrencyCode(absl::string_view currency);
 // Decimal places of a currency's minor unit (ISO 4217): 0 for JPY, 3 for
-// KWD, 2 for most; -1 when `currency` is not a currency code.
+// KWD, 4 for CLF, 2 for most; -1 when `currency` is not a currency code.
 int CurrencyExponent(absl::string_view currency);
 // Parses a decimal amount typed by a person ("12.50", "12.5", "12") into
 // minor units of `currency`, exactly. InvalidArgument, with a message a

@@ -32,6 +32,7 @@ TEST(Money, CurrencyExponentFollowsIso4217) {
       {"XOF", 0}, {"UGX", 0}, {"PYG", 0}, {"BIF", 0}, {"DJF", 0}, {"GNF", 0},
       {"KMF", 0}, {"RWF", 0}, {"UYI", 0}, {"VUV", 0}, {"XPF", 0}, {"BHD", 3},
       {"IQD", 3}, {"JOD", 3}, {"KWD", 3}, {"LYD", 3}, {"OMR", 3}, {"TND", 3},
+      {"CLF", 4}, {"UYW", 4},
       {"EUR", 2}, {"USD", 2}, {"GBP", 2}, {"CHF", 2}, {"XYZ", 2},  // well-formed but unassigned:
                                                                    // the common case, 2
   };
@@ -70,6 +71,8 @@ TEST(Money, ParseAmountAcceptsPlainDecimals) {
       {"1.25", "KWD", 1250},
       {"1", "KWD", 1000},
       {"0.001", "BHD", 1},
+      {"1.2345", "CLF", 12345},
+      {"1", "UYW", 10000},
       {"0000000000000000000000012.50", "EUR", 1250},  // leading zeros never overflow
   };
   for (const Case& c : cases) {
@@ -91,6 +94,7 @@ TEST(Money, ParseAmountRejectsTooManyDecimals) {
       {"12.5", "JPY", "12.5 JPY: JPY has no decimal places"},
       {"1250.00", "JPY", "1250.00 JPY: JPY has no decimal places"},
       {"1.2345", "KWD", "1.2345 KWD: KWD has 3 decimal places"},
+      {"1.23456", "CLF", "1.23456 CLF: CLF has 4 decimal places"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<int64_t> got = ParseAmount(c.text, c.currency);
@@ -218,6 +222,8 @@ TEST(Money, FormatAmountIsExact) {
       {kMax, "JPY", "9223372036854775807 JPY"},
       {kMin, "JPY", "-9223372036854775808 JPY"},
       {kMax, "KWD", "9223372036854775.807 KWD"},
+      {12345, "CLF", "1.2345 CLF"},
+      {-1, "UYW", "-0.0001 UYW"},
       {1250, "", "1250 minor units"},
       {1250, "eur", "1250 minor units"},
   };
@@ -240,7 +246,7 @@ TEST(Money, ParseAmountRoundTripsFormatAmountForEveryExponent) {
   for (int64_t v = 0, step = 1; v < kMost - step; v += step, step = step * 2 + 7) {
     values.push_back(v);
   }
-  for (const char* currency : {"JPY", "EUR", "KWD"}) {
+  for (const char* currency : {"JPY", "EUR", "KWD", "CLF"}) {
     for (int64_t v : values) {
       const std::string text = NumberPart(FormatAmount(v, currency));
       absl::StatusOr<int64_t> back = ParseAmount(text, currency);

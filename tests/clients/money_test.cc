@@ -28,13 +28,12 @@ TEST(Money, CurrencyExponentFollowsIso4217) {
     int exponent;
   };
   const std::vector<Case> cases = {
-      {"JPY", 0}, {"KRW", 0}, {"ISK", 0}, {"CLP", 0}, {"VND", 0}, {"XAF", 0},
-      {"XOF", 0}, {"UGX", 0}, {"PYG", 0}, {"BIF", 0}, {"DJF", 0}, {"GNF", 0},
-      {"KMF", 0}, {"RWF", 0}, {"UYI", 0}, {"VUV", 0}, {"XPF", 0}, {"BHD", 3},
-      {"IQD", 3}, {"JOD", 3}, {"KWD", 3}, {"LYD", 3}, {"OMR", 3}, {"TND", 3},
-      {"CLF", 4}, {"UYW", 4},
-      {"EUR", 2}, {"USD", 2}, {"GBP", 2}, {"CHF", 2}, {"XYZ", 2},  // well-formed but unassigned:
-                                                                   // the common case, 2
+      {"JPY", 0}, {"KRW", 0}, {"ISK", 0}, {"CLP", 0}, {"VND", 0}, {"XAF", 0}, {"XOF", 0},
+      {"UGX", 0}, {"PYG", 0}, {"BIF", 0}, {"DJF", 0}, {"GNF", 0}, {"KMF", 0}, {"RWF", 0},
+      {"UYI", 0}, {"VUV", 0}, {"XPF", 0}, {"BHD", 3}, {"IQD", 3}, {"JOD", 3}, {"KWD", 3},
+      {"LYD", 3}, {"OMR", 3}, {"TND", 3}, {"CLF", 4}, {"UYW", 4}, {"EUR", 2}, {"USD", 2},
+      {"GBP", 2}, {"CHF", 2}, {"XYZ", 2},  // well-formed but unassigned:
+                                           // the common case, 2
   };
   for (const Case& c : cases) {
     EXPECT_EQ(CurrencyExponent(c.currency), c.exponent) << c.currency;

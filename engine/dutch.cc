@@ -80,9 +80,20 @@ void DutchAuction::FillsOf(uint32_t entry, std::vector<Fill>* out) const {
 }
 
 void DutchAuction::FillView(AuctionView* view, bool /*public_view*/) const {
-  if (state() != AuctionState::kOpen) return;
-  const absl::Time next = NextTimer();
-  if (next < ends_at()) view->next_tick_at = next;
+  if (state() == AuctionState::kOpen) {
+    const absl::Time next = NextTimer();
+    if (next < ends_at()) view->next_tick_at = next;
+    return;
+  }
+  if (state() == AuctionState::kScheduled || acceptances_.empty()) return;
+  // Over, and sold: where the clock stopped is nobody's price; the last
+  // price paid is, and the buyer when one bidder took every unit sold.
+  view->current_price_minor = acceptances_.back().price_minor;
+  const PrincipalId buyer = acceptances_.front().bidder;
+  const bool one_buyer =
+      std::all_of(acceptances_.begin(), acceptances_.end(),
+                  [&](const CloseOutcome::Award& a) { return a.bidder == buyer; });
+  view->leader = one_buyer ? buyer : kNoPrincipal;
 }
 
 CloseOutcome DutchAuction::Close(absl::Time /*at*/) {

@@ -34,7 +34,9 @@ class DutchAuction final : public Auction {
   absl::Time NextTimer() const override;
   void OnTimer(absl::Time at, std::vector<AuctionEvent>* events) override;
   void FillsOf(uint32_t entry, std::vector<Fill>* out) const override;
-  // Adds next_tick_at while the clock still moves.
+  // Adds next_tick_at while the clock still moves; once over and sold,
+  // shows the last price paid (not the clock's) and the buyer when there
+  // was one.
   void FillView(AuctionView* view, bool public_view) const override;
   // The price at the latest moment the auction has seen (opening, a tick, a
   // bid); the start price before it opens. The engine fires every tick due

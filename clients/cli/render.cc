@@ -263,7 +263,9 @@ void PrintAuction(const v1::Auction& a, std::ostream& out,
     // Sealed: while it runs, only the number of bids is public.
     d.Add("current price", "sealed until the close");
   } else {
-    d.Add("current price", PriceText(a));
+    // A Dutch auction over with units sold shows the last price paid.
+    const bool paid = spec.format() == v1::DUTCH && !Live(a) && a.bid_count() > 0;
+    d.Add(paid ? "last price paid" : "current price", PriceText(a));
     d.Add("next tick", NextTickText(a));
     d.Add("leader", a.leading_bidder_id());
   }

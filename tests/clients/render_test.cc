@@ -197,6 +197,24 @@ TEST(Render, AuctionDetailsUseTheAuctionsCurrencyAndLowerCaseWords) {
   EXPECT_THAT(text, Not(HasSubstr("description")));  // empty values are left out
 }
 
+TEST(Render, ADutchAuctionOverShowsTheLastPricePaid) {
+  v1::Auction a = EnglishAuction();
+  a.mutable_spec()->set_format(v1::DUTCH);
+  a.set_bid_count(1);
+  a.set_current_price_minor(4500);
+  std::ostringstream open;
+  PrintAuction(a, open, {});
+  EXPECT_THAT(open.str(), HasSubstr("current price  45.00 EUR\n"));
+  a.set_state(v1::SETTLED);
+  std::ostringstream over;
+  PrintAuction(a, over, {});
+  EXPECT_THAT(over.str(), HasSubstr("last price paid  45.00 EUR\n"));
+  a.set_bid_count(0);  // unsold: where the clock stopped
+  std::ostringstream unsold;
+  PrintAuction(a, unsold, {});
+  EXPECT_THAT(unsold.str(), HasSubstr("current price  45.00 EUR\n"));
+}
+
 TEST(Render, AuctionTableRightAlignsPrices) {
   google::protobuf::RepeatedPtrField<v1::Auction> auctions;
   *auctions.Add() = EnglishAuction();

@@ -634,6 +634,39 @@ TEST_F(OneSidedTest, DutchPartlySoldAtTheEndIsSoldWithTheAcceptances) {
   EXPECT_EQ(View(id).quantity_remaining, 3);
 }
 
+TEST_F(OneSidedTest, DutchViewAfterTheCloseShowsTheLastPricePaidNotTheClock) {
+  // Three auctions with the same end: one buyer, two buyers, none.
+  const AuctionId one = Create(DutchSpec(3));
+  const AuctionId two = Create(DutchSpec(3));
+  const AuctionId unsold = Create(DutchSpec());
+  ASSERT_EQ(Bid(one, kAlice, 0, kT0).reason, kOk);
+  ASSERT_EQ(Bid(two, kAlice, 0, kT0).reason, kOk);
+  // While open: the clock's price, and nobody "leads" a Dutch auction.
+  const AuctionView open = View(one);
+  EXPECT_EQ(open.current_price_minor, 10000);
+  EXPECT_EQ(open.leader, kNoPrincipal);
+  ASSERT_EQ(Bid(one, kAlice, 0, kT0 + absl::Seconds(10)).reason, kOk);
+  ASSERT_EQ(Bid(two, kBob, 0, kT0 + absl::Seconds(20)).reason, kOk);
+  ASSERT_EQ(CloseAtEnd(one)->outcome, SettlementOutcome::kSold);
+
+  const auto* clock = dynamic_cast<const DutchAuction*>(engine_.Find(one));
+  ASSERT_NE(clock, nullptr);
+  ASSERT_EQ(clock->CurrentPrice(), 4000) << "the clock went on to the floor";
+  AuctionView over = View(one);
+  EXPECT_EQ(over.current_price_minor, 9500) << "the last price paid";
+  EXPECT_EQ(over.leader, kAlice) << "one buyer took every unit sold";
+
+  ASSERT_EQ(SettlementOf(two)->outcome, SettlementOutcome::kSold);
+  over = View(two);
+  EXPECT_EQ(over.current_price_minor, 9000);
+  EXPECT_EQ(over.leader, kNoPrincipal) << "two buyers: no one of them";
+
+  ASSERT_EQ(SettlementOf(unsold)->outcome, SettlementOutcome::kUnsoldNoBids);
+  over = View(unsold);
+  EXPECT_EQ(over.current_price_minor, 4000) << "unsold: where the clock stopped";
+  EXPECT_EQ(over.leader, kNoPrincipal);
+}
+
 TEST_F(OneSidedTest, DutchBidAtTheEndIsTooLateAndJustBeforeIsAtTheLastPrice) {
   AuctionSpec spec = DutchSpec();
   spec.ends_at = kT0 + absl::Seconds(30);

@@ -37,9 +37,23 @@ void BidStreamReactor::SetFailure(uint64_t n, const grpc::Status& status, bool e
   slot.ends_stream = ends_stream;
 }
 
+void BidStreamReactor::EndAt(uint64_t n, const grpc::Status& status) {
+  SetFailure(n, status, /*ends_stream=*/true);
+  reads_done_.store(true, std::memory_order_seq_cst);
+  submitted_.store(n + 1, std::memory_order_release);
+  Complete(n);
+}
+
 void BidStreamReactor::Submit(uint64_t n) {
   Slot& slot = slots_[n % kWindow];
   slot.failure.reset();
+  if (runtime_->draining()) {
+    // The server is stopping: this request is not placed, nor anything
+    // after it (nothing more is read); the answers before it go out first.
+    return EndAt(n, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "the server is shutting down; this request and any after it "
+                                 "were not placed: send them again once it is back"));
+  }
   absl::StatusOr<AuctionId> id = CheckBidRequest(incoming_);
   if (!id.ok()) {
     // Answered in its place (the fields are echoed only when well-formed);
@@ -79,16 +93,12 @@ void BidStreamReactor::Submit(uint64_t n) {
       BidHint{auction_id, slot.command.key_hash});
   if (!queued) {
     refs_.fetch_sub(1, std::memory_order_relaxed);
-    SetFailure(n,
-               grpc::Status(runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
-                                                 : grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            runtime_->stopping()
-                                ? "the server is shutting down"
-                                : "the auction's shard is overloaded; resend from this "
-                                  "request with backoff (earlier requests were answered)"),
-               /*ends_stream=*/true);
-    reads_done_.store(true, std::memory_order_seq_cst);
-    Complete(n);
+    EndAt(n, grpc::Status(runtime_->stopping() ? grpc::StatusCode::UNAVAILABLE
+                                               : grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          runtime_->stopping()
+                              ? "the server is shutting down"
+                              : "the auction's shard is overloaded; resend from this "
+                                "request with backoff (earlier requests were answered)"));
   }
 }
 

@@ -103,6 +103,9 @@ class BidStreamReactor final
   // message; it ends the stream there when `ends_stream`, else it is that
   // request's answer.
   void SetFailure(uint64_t n, const grpc::Status& status, bool ends_stream);
+  // Reader side: ends the stream at request `n` (not placed) with `status`,
+  // after the answers before it; nothing more is read.
+  void EndAt(uint64_t n, const grpc::Status& status);
   // Marks request `n` answered (any thread) and tries to write.
   void Complete(uint64_t n);
   void TryWrite();

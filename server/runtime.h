@@ -126,6 +126,12 @@ class Runtime final : private EngineListener {
   // journal, writes its snapshot and logs its state hash).
   void Stop();
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  // The shutdown has begun (GavelServer::Shutdown, before gRPC's grace
+  // period): the shards still run what they are given, but a BidStream
+  // places nothing it reads from now on and ends, naming the first request
+  // it did not place. Any thread.
+  void BeginDrain() { draining_.store(true, std::memory_order_release); }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
   bool journaled() const { return !data_dir_.empty(); }
 
   Shard& ForAuction(AuctionId id) { return *shards_[id % shards_.size()]; }
@@ -166,6 +172,7 @@ class Runtime final : private EngineListener {
   FeedHub feed_hub_;  // before shards_: they point at it
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
 };
 
 // The directory of shard `index` under `data_dir`: DATA_DIR/shard-INDEX.

@@ -427,9 +427,11 @@ void GavelServer::Shutdown() {
     return;
   }
   if (auto* health = impl_->server->GetHealthCheckService()) health->SetServingStatus(false);
-  // Watch streams end now, each told where to resume; in-flight unary calls
-  // complete on their shards; streams still open after the grace period are
-  // cancelled.
+  // Watch streams end now, each told where to resume; bid streams end at
+  // the next request they read, which is not placed (they name it); in-flight
+  // unary calls complete on their shards; streams still open after the grace
+  // period are cancelled.
+  impl_->runtime->BeginDrain();
   impl_->runtime->feed_hub().StopReaders();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (impl_->pipeline && impl_->runtime->journaled()) {

@@ -1,6 +1,7 @@
 // The server in-process on 127.0.0.1:0, without a database, driven through
 // the generated stubs; time is a ManualClock so closing is deterministic.
 #include <algorithm>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include "gavel/v1/gavel.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/runtime.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/server.h"
@@ -655,6 +657,57 @@ TEST_F(ShardedServerTest, BidStreamAnswersAFailedRequestInItsPlaceAndGoesOn) {
   PlaceBidResponse again;
   ASSERT_TRUE(Bid("bob-token", b.auction_id(), 9999, "k5", &again).ok());
   EXPECT_EQ(again.bid_id(), answers[5].bid_id());
+}
+
+TEST_F(ServerTest, BidStreamAtShutdownPlacesNothingMoreAndNamesTheFirstRequestNotPlaced) {
+  const Auction a = Create(EnglishRequest("r1"));
+  const AuctionId id = *ParseAuctionId(a.auction_id());
+  auto bid = [&](auto& stream, int64_t amount, const std::string& key) {
+    PlaceBidRequest req;
+    req.set_auction_id(a.auction_id());
+    req.set_client_bid_id(key);
+    req.set_amount_minor(amount);
+    return stream->Write(req);
+  };
+  auto ctx = As("bob-token");
+  auto stream = bidder_->BidStream(ctx.get());
+  PlaceBidResponse resp;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(bid(stream, 2000 + 100 * i, absl::StrCat("k", i)));
+    ASSERT_TRUE(stream->Read(&resp));
+    ASSERT_EQ(resp.outcome(), v1::ACCEPTED) << i;
+  }
+  // A second stream stays open and silent: it holds the shutdown in its
+  // grace period, while the shards still run.
+  auto idle_ctx = As("carol-token");
+  auto idle = bidder_->BidStream(idle_ctx.get());
+  ASSERT_TRUE(bid(idle, 5000, "c0"));
+  ASSERT_TRUE(idle->Read(&resp));
+
+  std::thread stopper([&] { server_->Shutdown(); });
+  Runtime& runtime = server_->runtime_for_test();
+  for (int i = 0; i < 2000 && !runtime.draining(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(runtime.draining());
+  bid(stream, 9000, "k3");
+  EXPECT_FALSE(stream->Read(&resp));
+  const grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(st.error_message(),
+            "request #4: the server is shutting down; this request and any after it were not "
+            "placed: send them again once it is back");
+  // Not placed: bob's three bids and carol's one, no more.
+  std::promise<int64_t> bids;
+  ASSERT_TRUE(runtime.Run(runtime.ForAuction(id), [&](ShardContext& c) {
+    absl::StatusOr<AuctionView> v = c.engine.GetAuction(id, /*public_view=*/false);
+    bids.set_value(v.ok() ? v->bid_count : -1);
+  }));
+  EXPECT_EQ(bids.get_future().get(), 4);
+  idle->WritesDone();
+  while (idle->Read(&resp)) {
+  }
+  idle->Finish();
+  stopper.join();
+  server_.reset();
 }
 
 TEST_F(ServerTest, BidStreamNeedsABidderToken) {

@@ -1,5 +1,7 @@
 // The server in-process on 127.0.0.1:0, without a database, driven through
 // the generated stubs; time is a ManualClock so closing is deterministic.
+#include "server/server.h"
+
 #include <algorithm>
 #include <future>
 #include <memory>
@@ -10,15 +12,13 @@
 
 #include "engine/clock.h"
 #include "gavel/v1/gavel.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/runtime.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
-#include "server/server.h"
+#include "server/runtime.h"
 #include "tests/server/in_process_server.h"
-#include "grpcpp/generic/generic_stub.h"
-#include <future>
 
 namespace gavel {
 namespace {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "absl/status/status.h"
@@ -126,23 +127,34 @@ absl::StatusOr<Caller> TokenTable::Check(absl::string_view header,
 }
 
 namespace {
+// The one authorization header ("" when there is none). Several are
+// refused: which token counts would depend on their order, which a proxy
+// may change.
 template <typename Ctx>
-absl::string_view AuthHeader(const Ctx* ctx) {
+absl::StatusOr<absl::string_view> AuthHeader(const Ctx* ctx) {
   const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) return {};
+  auto [it, end] = md.equal_range("authorization");
+  if (it == end) return absl::string_view();
+  if (std::next(it) != end) {
+    return absl::UnauthenticatedError(
+        "several `authorization` metadata entries: send exactly one `Bearer <token>`");
+  }
   return absl::string_view(it->second.data(), it->second.size());
 }
 }  // namespace
 
 absl::StatusOr<Caller> TokenTable::Authenticate(const grpc::CallbackServerContext* ctx,
                                                 std::initializer_list<Role> allowed) const {
-  return Check(AuthHeader(ctx), allowed);
+  absl::StatusOr<absl::string_view> header = AuthHeader(ctx);
+  if (!header.ok()) return header.status();
+  return Check(*header, allowed);
 }
 
 absl::StatusOr<Caller> TokenTable::Authenticate(const grpc::ServerContext* ctx,
                                                 std::initializer_list<Role> allowed) const {
-  return Check(AuthHeader(ctx), allowed);
+  absl::StatusOr<absl::string_view> header = AuthHeader(ctx);
+  if (!header.ok()) return header.status();
+  return Check(*header, allowed);
 }
 
 }  // namespace gavel

@@ -55,6 +55,30 @@ TEST_F(ServerTest, MissingOrUnknownTokenIsUnauthenticated) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(ServerTest, TwoAuthorizationHeadersAreRefusedWhateverTheirOrder) {
+  const Auction a = Create(EnglishRequest("r1"));
+  for (const auto& [first, second] : {std::pair<std::string, std::string>{"bob-token", "carol-token"},
+                                      {"bob-token", "forged"},
+                                      {"forged", "bob-token"}}) {
+    auto ctx = As(first);
+    ctx->AddMetadata("authorization", "Bearer " + second);
+    PlaceBidRequest req;
+    req.set_auction_id(a.auction_id());
+    req.set_client_bid_id("b1");
+    req.set_amount_minor(2000);
+    PlaceBidResponse resp;
+    const grpc::Status st = bidder_->PlaceBid(ctx.get(), req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << first << " " << second;
+    EXPECT_EQ(st.error_message(),
+              "several `authorization` metadata entries: send exactly one `Bearer <token>`");
+  }
+  v1::GetAuctionRequest get;
+  get.set_auction_id(a.auction_id());
+  Auction view;
+  ASSERT_TRUE(auctions_->GetAuction(As("bob-token").get(), get, &view).ok());
+  EXPECT_EQ(view.bid_count(), 0) << "no bid was placed";
+}
+
 TEST_F(ServerTest, WrongRoleIsPermissionDenied) {
   Auction a = Create(EnglishRequest("r1"));
   PlaceBidResponse resp;

@@ -57,9 +57,10 @@ TEST_F(ServerTest, MissingOrUnknownTokenIsUnauthenticated) {
 
 TEST_F(ServerTest, TwoAuthorizationHeadersAreRefusedWhateverTheirOrder) {
   const Auction a = Create(EnglishRequest("r1"));
-  for (const auto& [first, second] : {std::pair<std::string, std::string>{"bob-token", "carol-token"},
-                                      {"bob-token", "forged"},
-                                      {"forged", "bob-token"}}) {
+  for (const auto& [first, second] :
+       {std::pair<std::string, std::string>{"bob-token", "carol-token"},
+        {"bob-token", "forged"},
+        {"forged", "bob-token"}}) {
     auto ctx = As(first);
     ctx->AddMetadata("authorization", "Bearer " + second);
     PlaceBidRequest req;

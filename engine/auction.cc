@@ -11,8 +11,7 @@
 namespace gavel {
 namespace {
 
-// The latest starts_at or ends_at an auction may have.
-constexpr absl::Time kLatestTime = absl::FromUnixSeconds(7'258'118'400);  // 2200-01-01T00:00:00Z
+constexpr absl::Time kLatestTime = kLatestAuctionTime;
 constexpr absl::string_view kLatestTimeText = "must be before 2200-01-01T00:00:00Z";
 
 absl::Status CheckAmount(absl::string_view field, int64_t v, bool allow_zero) {

@@ -23,6 +23,9 @@
 
 namespace gavel {
 
+// The latest starts_at or ends_at an auction may have: 2200-01-01T00:00:00Z.
+inline constexpr absl::Time kLatestAuctionTime = absl::FromUnixSeconds(7'258'118'400);
+
 // An absl::Time in 8 bytes instead of 16: unix nanoseconds, with the two
 // infinities kept. Converts both ways implicitly, so fields of this type
 // read and compare like absl::Time. Times here come from the clock and from

@@ -134,6 +134,10 @@ class Subscription {
   uint64_t cursor() const { return cursor_; }
   // The sequence to subscribe again from to get every event not delivered.
   Sequence resume_from() const { return last_sequence_ + 1; }
+  // After kBehind: true when the history asked for held more than
+  // capacity() events (the first capacity() were delivered), false when the
+  // watcher fell behind the live feed.
+  bool history_cut() const { return history_cut_; }
   // How many events a feed keeps (and a replay gives at once): what
   // "behind" means.
   size_t capacity() const { return capacity_; }

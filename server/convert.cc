@@ -46,13 +46,17 @@ absl::Duration FromProto(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-namespace {
-
-bool ValidTimestamp(const google::protobuf::Timestamp& t) {
+absl::StatusOr<absl::Time> CheckedTime(absl::string_view field,
+                                       const google::protobuf::Timestamp& t) {
   // RFC 3339 range, 0001-01-01 to 9999-12-31, as google.protobuf.Timestamp.
-  return t.seconds() >= -62135596800 && t.seconds() <= 253402300799 && t.nanos() >= 0 &&
-         t.nanos() < 1'000'000'000;
+  if (t.seconds() < -62135596800 || t.seconds() > 253402300799 || t.nanos() < 0 ||
+      t.nanos() >= 1'000'000'000) {
+    return Invalid(field, "is not a valid time");
+  }
+  return FromProto(t);
 }
+
+namespace {
 
 // Every duration of a spec (how long an auction runs, its soft close, its
 // Dutch tick) is at most 366 days: the engine's own rules say so for each,
@@ -60,9 +64,10 @@ bool ValidTimestamp(const google::protobuf::Timestamp& t) {
 constexpr int64_t kMaxDurationSeconds = 366LL * 86400;
 
 absl::Status CheckDuration(absl::string_view field, const google::protobuf::Duration& d) {
-  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000) {
-    return Invalid(field, "must be a non-negative duration");
+  if (d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000) {
+    return Invalid(field, "is not a valid duration: nanos must be within ±999999999");
   }
+  if (d.seconds() < 0 || d.nanos() < 0) return Invalid(field, "must not be negative");
   if (d.seconds() > kMaxDurationSeconds || (d.seconds() == kMaxDurationSeconds && d.nanos() > 0)) {
     return Invalid(field, "must be at most 366 days");
   }
@@ -152,8 +157,9 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
   spec->reserve_price_minor = req.reserve_price_minor();
   spec->buy_now_price_minor = req.buy_now_price_minor();
   if (req.has_starts_at()) {
-    if (!ValidTimestamp(req.starts_at())) return Invalid("starts_at", "is not a valid time");
-    spec->starts_at = std::max(FromProto(req.starts_at()), now);
+    absl::StatusOr<absl::Time> starts_at = CheckedTime("starts_at", req.starts_at());
+    if (!starts_at.ok()) return starts_at.status();
+    spec->starts_at = std::max(*starts_at, now);
   } else {
     spec->starts_at = now;
   }
@@ -161,8 +167,9 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
     return Invalid("ends_at", "give exactly one of ends_at and duration");
   }
   if (req.has_ends_at()) {
-    if (!ValidTimestamp(req.ends_at())) return Invalid("ends_at", "is not a valid time");
-    spec->ends_at = FromProto(req.ends_at());
+    absl::StatusOr<absl::Time> ends_at = CheckedTime("ends_at", req.ends_at());
+    if (!ends_at.ok()) return ends_at.status();
+    spec->ends_at = *ends_at;
     if (spec->ends_at <= now) return Invalid("ends_at", "must be in the future");
   } else {
     if (auto st = CheckDuration("duration", req.duration()); !st.ok()) return st;
@@ -170,6 +177,10 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
       return Invalid("duration", "must be positive");
     }
     spec->ends_at = spec->starts_at + FromProto(req.duration());
+    if (spec->starts_at < kLatestAuctionTime && spec->ends_at >= kLatestAuctionTime) {
+      return Invalid("duration", "ends the auction too late: counted from starts_at, an auction "
+                                 "must end before 2200-01-01T00:00:00Z");
+    }
   }
   if (req.has_soft_close()) {
     const v1::SoftClose& sc = req.soft_close();

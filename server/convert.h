@@ -25,6 +25,10 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out);
 absl::Time FromProto(const google::protobuf::Timestamp& t);
+// `t` as a time, or INVALID_ARGUMENT naming `field` when it is not a valid
+// google.protobuf.Timestamp (years 0001..9999, nanos 0..999999999).
+absl::StatusOr<absl::Time> CheckedTime(absl::string_view field,
+                                       const google::protobuf::Timestamp& t);
 void ToProto(absl::Duration d, google::protobuf::Duration* out);
 absl::Duration FromProto(const google::protobuf::Duration& d);
 

@@ -398,14 +398,22 @@ grpc::Status AuditServiceImpl::ListSettlements(grpc::ServerContext* context,
                                                v1::ListSettlementsResponse* response) {
   absl::StatusOr<Caller> caller = ctx_.tokens->Authenticate(context, {Role::kAuditor});
   if (!caller.ok()) return ToGrpc(caller.status());
-  if (ctx_.store == nullptr) return NoDatabase();
   if (!v1::Format_IsValid(request->format())) return ToGrpc(Invalid("format", "unknown value"));
   if (!v1::SettlementOutcome_IsValid(request->outcome()))
     return ToGrpc(Invalid("outcome", "unknown value"));
   if (request->page_size() < 0) return ToGrpc(Invalid("page_size", "must not be negative"));
   SettlementFilter filter;
-  if (request->has_closed_after()) filter.closed_after = FromProto(request->closed_after());
-  if (request->has_closed_before()) filter.closed_before = FromProto(request->closed_before());
+  if (request->has_closed_after()) {
+    absl::StatusOr<absl::Time> t = CheckedTime("closed_after", request->closed_after());
+    if (!t.ok()) return ToGrpc(t.status());
+    filter.closed_after = *t;
+  }
+  if (request->has_closed_before()) {
+    absl::StatusOr<absl::Time> t = CheckedTime("closed_before", request->closed_before());
+    if (!t.ok()) return ToGrpc(t.status());
+    filter.closed_before = *t;
+  }
+  if (ctx_.store == nullptr) return NoDatabase();
   filter.seller_id = request->seller_id();
   filter.format = static_cast<Format>(request->format());
   filter.outcome = static_cast<SettlementOutcome>(request->outcome());

@@ -80,6 +80,22 @@ TEST_F(ServerTest, TwoAuthorizationHeadersAreRefusedWhateverTheirOrder) {
   EXPECT_EQ(view.bid_count(), 0) << "no bid was placed";
 }
 
+TEST_F(ServerTest, ListSettlementsRefusesTimesThatAreNotTimes) {
+  for (int32_t nanos : {-1, 2'000'000'000}) {
+    v1::ListSettlementsRequest list;
+    list.mutable_closed_after()->set_seconds(1'800'000'000);
+    list.mutable_closed_after()->set_nanos(nanos);
+    v1::ListSettlementsResponse settlements;
+    grpc::Status st = audit_->ListSettlements(As("audit-token").get(), list, &settlements);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << nanos;
+    EXPECT_EQ(st.error_message(), "closed_after: is not a valid time") << nanos;
+    list.clear_closed_after();
+    list.mutable_closed_before()->set_seconds(300'000'000'000);  // after 9999
+    st = audit_->ListSettlements(As("audit-token").get(), list, &settlements);
+    EXPECT_EQ(st.error_message(), "closed_before: is not a valid time");
+  }
+}
+
 TEST_F(ServerTest, WrongRoleIsPermissionDenied) {
   Auction a = Create(EnglishRequest("r1"));
   PlaceBidResponse resp;
@@ -146,8 +162,8 @@ TEST_F(ServerTest, MalformedRequestsNameTheField) {
   EXPECT_NE(st.error_message().find("amount_minor"), std::string::npos);
 }
 
-// A duration over 366 days is refused naming the field the client sent
-// (it used to say "must be a non-negative duration", or blame ends_at).
+// A bad duration is refused naming the field the client sent, and saying
+// what is wrong with it (it used to blame ends_at, a field not sent).
 TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
   struct Case {
     std::string name;
@@ -167,7 +183,20 @@ TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
        },
        "duration: must be at most 366 days"},
       {"negative", [](CreateAuctionRequest* r) { r->mutable_duration()->set_seconds(-5); },
-       "duration: must be a non-negative duration"},
+       "duration: must not be negative"},
+      {"nanos out of range",
+       [](CreateAuctionRequest* r) {
+         r->mutable_duration()->set_seconds(10);
+         r->mutable_duration()->set_nanos(2'000'000'000);
+       },
+       "duration: is not a valid duration: nanos must be within ±999999999"},
+      {"ends after 2200, from starts_at",
+       [](CreateAuctionRequest* r) {
+         r->mutable_starts_at()->set_seconds(7'258'118'400 - 100);  // 2199-12-31T23:58:20Z
+         r->mutable_duration()->set_seconds(3600);
+       },
+       "duration: ends the auction too late: counted from starts_at, an auction must end before "
+       "2200-01-01T00:00:00Z"},
       {"soft close cap",
        [](CreateAuctionRequest* r) {
          v1::SoftClose* sc = r->mutable_soft_close();

@@ -141,6 +141,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
   const std::string& msg = slow_status.error_message();
   const size_t at = msg.find("from_sequence=");
   ASSERT_NE(at, std::string::npos) << msg;
+  EXPECT_NE(msg.find("this watcher fell more than"), std::string::npos) << msg;
   const uint64_t resume = std::stoull(msg.substr(at + 14));
   ASSERT_FALSE(slow_seen.empty());
   EXPECT_LT(slow_seen.size(), fast_seen.size());
@@ -162,6 +163,7 @@ TEST_F(WatchTest, SlowWatcherIsCutOffWithAResumePointWhileOthersSeeEverything) {
     // The replay itself may exceed a watcher's queue; resume again as told.
     ASSERT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
     const std::string& m = st.error_message();
+    EXPECT_NE(m.find("a watch replays at most"), std::string::npos) << m;
     req.set_from_sequence(std::stoull(m.substr(m.find("from_sequence=") + 14)));
   }
   slow_seen.insert(slow_seen.end(), rest.begin(), rest.end());

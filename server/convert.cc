@@ -178,8 +178,9 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
     }
     spec->ends_at = spec->starts_at + FromProto(req.duration());
     if (spec->starts_at < kLatestAuctionTime && spec->ends_at >= kLatestAuctionTime) {
-      return Invalid("duration", "ends the auction too late: counted from starts_at, an auction "
-                                 "must end before 2200-01-01T00:00:00Z");
+      return Invalid("duration",
+                     "ends the auction too late: counted from starts_at, an auction "
+                     "must end before 2200-01-01T00:00:00Z");
     }
   }
   if (req.has_soft_close()) {

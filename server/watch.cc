@@ -75,14 +75,13 @@ void WatchReactor::WriteNext() {
         case Subscription::Next::kBehind:
           return End(grpc::Status(
               grpc::StatusCode::RESOURCE_EXHAUSTED,
-              absl::StrCat(subscription_.history_cut()
-                               ? absl::StrCat("a watch replays at most ", subscription_.capacity(),
-                                              " past events at once, and these were sent")
-                               : absl::StrCat("this watcher fell more than ",
-                                              subscription_.capacity(),
-                                              " events behind and was disconnected"),
-                           "; reconnect with from_sequence=", subscription_.resume_from(),
-                           " to resume")));
+              absl::StrCat(
+                  subscription_.history_cut()
+                      ? absl::StrCat("a watch replays at most ", subscription_.capacity(),
+                                     " past events at once, and these were sent")
+                      : absl::StrCat("this watcher fell more than ", subscription_.capacity(),
+                                     " events behind and was disconnected"),
+                  "; reconnect with from_sequence=", subscription_.resume_from(), " to resume")));
         case Subscription::Next::kWait:
           waiting_on = subscription_.feed().get();  // alive as long as this reactor
           cursor = subscription_.cursor();

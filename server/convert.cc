@@ -192,6 +192,14 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
     spec->soft_close.window = FromProto(sc.window());
     spec->soft_close.extension = FromProto(sc.extension());
     spec->soft_close.cap = FromProto(sc.cap());
+    // The engine takes a cap of 0 (journals written before this check must
+    // still replay), but it would let no bid extend the auction: a new
+    // request is refused here.
+    if (spec->soft_close.cap == absl::ZeroDuration()) {
+      return Invalid("soft_close.cap",
+                     "must be positive: the most bids may extend the auction in all (0 would let "
+                     "none extend it; leave soft_close unset for a hard close)");
+    }
   }
   if (req.has_dutch()) {
     if (auto st = CheckDuration("dutch.tick_interval", req.dutch().tick_interval()); !st.ok()) {

@@ -205,6 +205,14 @@ TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
          sc->mutable_cap()->set_seconds(4000LL * 86400);
        },
        "soft_close.cap: must be at most 366 days"},
+      {"soft close cap of 0",
+       [](CreateAuctionRequest* r) {
+         v1::SoftClose* sc = r->mutable_soft_close();
+         sc->mutable_window()->set_seconds(60);
+         sc->mutable_extension()->set_seconds(60);
+       },
+       "soft_close.cap: must be positive: the most bids may extend the auction in all (0 would "
+       "let none extend it; leave soft_close unset for a hard close)"},
   };
   for (const Case& c : cases) {
     CreateAuctionRequest req = EnglishRequest("dur-" + c.name);

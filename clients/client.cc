@@ -6,14 +6,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/security/credentials.h"
 
 namespace gavel::client {
 
+namespace {
+// No receive limit (gRPC's default is 4 MiB): list pages stay below it,
+// but one settlement carries its whole bid log, about 100 bytes a bid.
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+}  // namespace
+
 GavelClient::GavelClient(const std::string& target, std::string token,
                          std::optional<absl::Duration> deadline)
-    : GavelClient(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), std::move(token),
-                  deadline) {}
+    : GavelClient(ChannelTo(target), std::move(token), deadline) {}
 
 GavelClient::GavelClient(std::shared_ptr<grpc::ChannelInterface> channel, std::string token,
                          std::optional<absl::Duration> deadline)

@@ -23,6 +23,27 @@ inline constexpr size_t kMaxStatusMessageBytes = 1024;
 // The same code and message, the message cut to kMaxStatusMessageBytes.
 grpc::Status ToGrpc(const absl::Status& status);
 
+// The most a list page (ListAuctions, ListMyAuctions, ListSettlements)
+// holds in bytes: below gRPC's default 4 MiB receive limit, which every
+// client has unless it raises it. A page that would pass it ends early, with
+// a next_page_token.
+inline constexpr size_t kMaxPageBytes = size_t{3} << 20;
+
+// Keeps the first of `items` that fit in `max_bytes` (always at least one)
+// and drops the rest; how many were kept.
+template <typename T>
+int KeepWhatFits(google::protobuf::RepeatedPtrField<T>* items, size_t max_bytes = kMaxPageBytes) {
+  size_t bytes = 0;
+  for (int i = 0; i < items->size(); ++i) {
+    bytes += items->Get(i).ByteSizeLong() + 6;  // with its field tag and length
+    if (bytes > max_bytes && i > 0) {
+      items->DeleteSubrange(i, items->size() - i);
+      return i;
+    }
+  }
+  return items->size();
+}
+
 void ToProto(absl::Time t, google::protobuf::Timestamp* out);
 absl::Time FromProto(const google::protobuf::Timestamp& t);
 // `t` as a time, or INVALID_ARGUMENT naming `field` when it is not a valid

@@ -101,9 +101,11 @@ class ListGather {
     for (size_t i = 0; i < n; ++i) {
       ViewToProto(all[i], tokens_->principals(), response_->add_auctions());
     }
-    // A full page may have more after it; the token is the last id shown.
-    if (n == filter_.limit && n > 0) {
-      response_->set_next_page_token(FormatAuctionId(all[n - 1].auction_id));
+    const size_t shown = static_cast<size_t>(KeepWhatFits(response_->mutable_auctions()));
+    // A full page (or one cut to its bytes) may have more after it; the
+    // token is the last id shown.
+    if (shown > 0 && (shown < n || n == filter_.limit)) {
+      response_->set_next_page_token(FormatAuctionId(all[shown - 1].auction_id));
     }
     reactor_->Finish(grpc::Status::OK);
     delete this;
@@ -425,7 +427,11 @@ grpc::Status AuditServiceImpl::ListSettlements(grpc::ServerContext* context,
     for (const Settlement& s : page->settlements) {
       SettlementToProto(s, /*with_bids=*/false, response->add_settlements());
     }
-    response->set_next_page_token(page->next_page_token);
+    const int shown = KeepWhatFits(response->mutable_settlements());
+    response->set_next_page_token(
+        static_cast<size_t>(shown) < page->settlements.size()
+            ? Store::PageTokenAfter(page->settlements[shown - 1], filter)
+            : page->next_page_token);
     return absl::OkStatus();
   });
   return ToGrpc(st);

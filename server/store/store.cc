@@ -749,15 +749,16 @@ absl::StatusOr<SettlementPage> Store::ListSettlements(const SettlementFilter& fi
     }
     if (n > 0) ReadWinnersAndTrades(tx, ids_sql, page.settlements);
     tx.commit();
-    if (rows.size() > n) {
-      const Settlement& last = page.settlements.back();
-      page.next_page_token =
-          EncodePageToken(PageCursor{MicrosFromTime(last.closed_at), last.auction_id}, fingerprint);
-    }
+    if (rows.size() > n) page.next_page_token = PageTokenAfter(page.settlements.back(), filter);
     return page;
   } catch (...) {
     return StatusFromCurrentException("listing settlements");
   }
+}
+
+std::string Store::PageTokenAfter(const Settlement& last, const SettlementFilter& filter) {
+  return EncodePageToken(PageCursor{MicrosFromTime(last.closed_at), last.auction_id},
+                         FilterFingerprint(filter));
 }
 
 absl::StatusOr<std::vector<std::string>> Store::DatabaseSettingsWarnings() {

@@ -78,6 +78,9 @@ class Store {
   // One page of settlements matching `filter`, keyset-paged by (closed_at, auction_id), so
   // settlements written while paging never make a page skip or repeat one.
   absl::StatusOr<SettlementPage> ListSettlements(const SettlementFilter& filter);
+  // The next_page_token of a page of `filter` that ends with `last` (for a
+  // caller that cuts a page short).
+  static std::string PageTokenAfter(const Settlement& last, const SettlementFilter& filter);
 
   // Human-readable warnings about server settings that put committed settlements at risk
   // (fsync, synchronous_commit, full_page_writes off). Empty when the settings are durable.

@@ -80,6 +80,46 @@ TEST_F(ServerTest, TwoAuthorizationHeadersAreRefusedWhateverTheirOrder) {
   EXPECT_EQ(view.bid_count(), 0) << "no bid was placed";
 }
 
+// A page of 500 auctions with long descriptions would pass gRPC's default
+// 4 MiB receive limit (the client would get RESOURCE_EXHAUSTED, whatever it
+// retried): pages stop at kMaxPageBytes and carry on with the token.
+TEST_F(ServerTest, ListPagesStayBelowTheDefaultReceiveLimit) {
+  constexpr int kAuctions = 400;  // 400 x 10 kB: about 4 MB
+  for (int i = 0; i < kAuctions; ++i) {
+    CreateAuctionRequest req = EnglishRequest(absl::StrCat("long-", i));
+    req.mutable_item()->set_description(std::string(10'000, 'd'));
+    Create(req);
+  }
+  v1::ListAuctionsRequest req;
+  req.set_page_size(500);
+  std::set<std::string> seen;
+  int pages = 0;
+  for (;;) {
+    v1::ListAuctionsResponse resp;
+    const grpc::Status st = auctions_->ListAuctions(As("bob-token").get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ++pages;
+    EXPECT_LE(resp.ByteSizeLong(), kMaxPageBytes + 16'000);
+    for (const Auction& a : resp.auctions()) EXPECT_TRUE(seen.insert(a.auction_id()).second);
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kAuctions)) << "none lost, none twice";
+  EXPECT_EQ(pages, 2);
+}
+
+TEST(KeepWhatFitsTest, KeepsAtLeastOneAndCutsBeforeTheBudget) {
+  google::protobuf::RepeatedPtrField<Auction> items;
+  for (int i = 0; i < 5; ++i) items.Add()->set_auction_id(std::string(100, 'a'));
+  const size_t one = items.Get(0).ByteSizeLong() + 6;
+  EXPECT_EQ(KeepWhatFits(&items, 3 * one), 3);
+  EXPECT_EQ(items.size(), 3);
+  EXPECT_EQ(KeepWhatFits(&items, 1), 1) << "one item is always kept";
+  EXPECT_EQ(items.size(), 1);
+  google::protobuf::RepeatedPtrField<Auction> none;
+  EXPECT_EQ(KeepWhatFits(&none, 1), 0);
+}
+
 TEST_F(ServerTest, ListSettlementsRefusesTimesThatAreNotTimes) {
   for (int32_t nanos : {-1, 2'000'000'000}) {
     v1::ListSettlementsRequest list;

@@ -428,10 +428,9 @@ grpc::Status AuditServiceImpl::ListSettlements(grpc::ServerContext* context,
       SettlementToProto(s, /*with_bids=*/false, response->add_settlements());
     }
     const int shown = KeepWhatFits(response->mutable_settlements());
-    response->set_next_page_token(
-        static_cast<size_t>(shown) < page->settlements.size()
-            ? Store::PageTokenAfter(page->settlements[shown - 1], filter)
-            : page->next_page_token);
+    response->set_next_page_token(static_cast<size_t>(shown) < page->settlements.size()
+                                      ? Store::PageTokenAfter(page->settlements[shown - 1], filter)
+                                      : page->next_page_token);
     return absl::OkStatus();
   });
   return ToGrpc(st);

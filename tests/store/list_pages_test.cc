@@ -36,8 +36,8 @@ TEST(ServerListSettlementsTest, PagesOfLargeSummariesStayBelowTheDefaultReceiveL
     std::vector<Settlement> all;
     for (int i = 1; i <= kSettlements; ++i) {
       const std::string id = absl::StrCat("A", i);
-      Settlement s = SimpleSettlement(id, kT0 + absl::Seconds(i), "alice",
-                                      Format::kDoubleContinuous);
+      Settlement s =
+          SimpleSettlement(id, kT0 + absl::Seconds(i), "alice", Format::kDoubleContinuous);
       s.winners.clear();
       s.clearing_price_minor = 0;
       for (int t = 0; t < 4000; ++t) {

@@ -39,8 +39,11 @@ void BidStreamReactor::SetFailure(uint64_t n, const grpc::Status& status, bool e
 
 void BidStreamReactor::EndAt(uint64_t n, const grpc::Status& status) {
   SetFailure(n, status, /*ends_stream=*/true);
-  reads_done_.store(true, std::memory_order_seq_cst);
+  // submitted_ before reads_done_: a writer that sees reads_done_ must not
+  // find written == submitted before request n, or it would end the stream
+  // OK without naming n.
   submitted_.store(n + 1, std::memory_order_release);
+  reads_done_.store(true, std::memory_order_seq_cst);
   Complete(n);
 }
 

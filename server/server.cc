@@ -14,12 +14,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "engine/env.h"
 #include "engine/journal_file.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -122,9 +124,47 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
   return absl::OkStatus();
 }
 
+// PostgreSQL's highest auction number as of the last start that reached it,
+// kept in the data directory (a decimal line, written to a temporary file,
+// synced, renamed into place). A start while PostgreSQL is down numbers new
+// auctions above it and above what the journal has numbered since: neither
+// alone is enough, since a journal file holds the counters only once the
+// shard has created an auction or rolled.
+constexpr char kAuctionIdFloorFile[] = "auction-id-floor";
+
+absl::Status SaveAuctionIdFloor(const std::string& dir, uint64_t floor) {
+  Env* env = Env::Default();
+  const std::string path = absl::StrCat(dir, "/", kAuctionIdFloorFile);
+  const std::string temporary = path + ".tmp";
+  env->Remove(temporary).IgnoreError();  // a leftover of a start that died here
+  absl::StatusOr<std::unique_ptr<WritableFile>> file = env->OpenAppendable(temporary);
+  absl::Status st = file.status();
+  if (st.ok()) st = (*file)->Append(absl::StrCat(floor, "\n"));
+  if (st.ok()) st = (*file)->Sync();
+  if (st.ok()) st = (*file)->Close();
+  if (st.ok()) st = env->Rename(temporary, path);
+  if (st.ok()) st = env->SyncDir(dir);
+  if (!st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("cannot keep the auction id floor in ", path,
+                                                ": ", st.message()));
+  }
+  return absl::OkStatus();
+}
+
+// The floor SaveAuctionIdFloor kept; NotFound when there is none.
+absl::StatusOr<uint64_t> LoadAuctionIdFloor(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/", kAuctionIdFloorFile);
+  absl::StatusOr<std::string> text = Env::Default()->ReadFile(path);
+  if (!text.ok()) return text.status();
+  uint64_t floor = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &floor)) {
+    return absl::DataLossError(absl::StrCat(path, " does not hold a number"));
+  }
+  return floor;
+}
+
 // True when the directory of every shard below `shards` already holds a
-// journal or a snapshot file: the journal then carries each shard's auction
-// numbering (its counters), so the server need not ask PostgreSQL for it.
+// journal or a snapshot file.
 bool HoldsEveryShardsJournal(const std::string& dir, uint32_t shards) {
   for (uint32_t i = 0; i < shards; ++i) {
     std::error_code ec;
@@ -280,13 +320,17 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     // Apply migrations (and fail clearly) before taking any call.
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(impl->options.postgres);
     // A restart while PostgreSQL is down goes on from the journal, which
-    // holds everything the shards need; only the first start (nothing
-    // journaled yet: auction ids continue above PostgreSQL's highest) and
-    // a database that answers but refuses (e.g. a failed migration) stop it.
-    const bool start_without_postgres =
-        !store.ok() && absl::IsUnavailable(store.status()) && journaled &&
-        HoldsEveryShardsJournal(impl->options.data_dir, impl->options.shards);
+    // holds everything the shards need, and numbers new auctions above the
+    // floor an earlier start kept; only the first start (no floor kept yet)
+    // and a database that answers but refuses (e.g. a failed migration) stop it.
+    absl::StatusOr<uint64_t> kept_floor = absl::NotFoundError("not journaled");
+    if (!store.ok() && absl::IsUnavailable(store.status()) && journaled &&
+        HoldsEveryShardsJournal(impl->options.data_dir, impl->options.shards)) {
+      kept_floor = LoadAuctionIdFloor(impl->options.data_dir);
+    }
+    const bool start_without_postgres = kept_floor.ok();
     if (start_without_postgres) {
+      auction_id_floor = *kept_floor;
       impl->Log(absl::StrCat("WARNING: ", StoreErrorText(store.status()),
                              "; starting from the journal in ", impl->options.data_dir,
                              ": bidding goes on, settlements wait in the outbox until PostgreSQL "
@@ -294,6 +338,9 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     } else if (!store.ok()) {
       std::string message = StoreErrorText(store.status());
       if (absl::IsUnavailable(store.status())) {
+        if (!absl::IsNotFound(kept_floor.status())) {
+          absl::StrAppend(&message, "; ", kept_floor.status().message());
+        }
         absl::StrAppend(
             &message,
             journaled ? "; the first start on a data directory" : "; a server without --data_dir",
@@ -307,6 +354,12 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
         return absl::Status(highest.status().code(), StoreErrorText(highest.status()));
       }
       auction_id_floor = *highest;
+      if (journaled) {
+        if (absl::Status st = SaveAuctionIdFloor(impl->options.data_dir, auction_id_floor);
+            !st.ok()) {
+          return st;
+        }
+      }
       absl::StatusOr<std::vector<std::string>> warnings = (*store)->DatabaseSettingsWarnings();
       if (warnings.ok()) {
         for (const std::string& w : *warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());

@@ -110,4 +110,35 @@ grep -q 'gavel.outbox is SERVING' "$WORK/server.log" ||
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "the server did not stop cleanly on SIGTERM"
 SERVER_PID=""
+
+# Auction ids after a start without PostgreSQL: a fresh data directory
+# started once with PostgreSQL (which holds auctions A1..An now) and killed
+# before it created anything has no numbering in its journal yet; started
+# again while PostgreSQL is down, it must still number above An.
+HIGHEST=$(/usr/lib/postgresql/15/bin/psql "$CONNINFO" -X -tA \
+  -c "SELECT max(substr(auction_id, 2)::bigint) FROM auctions")
+[ -n "$HIGHEST" ] && [ "$HIGHEST" -gt 0 ] || fail "no auction in PostgreSQL to number above"
+"$BIN/server/gavel-server" --listen="127.0.0.1:$PORT" --postgres="$CONNINFO" \
+  --tokens="$WORK/tokens" --data_dir="$WORK/data2" --shards=2 >>"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+wait_for_server "$BIN" "$PORT" crash-audit "$SERVER_PID" || fail "the server did not start on data2"
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+"$PG_SH" stop "$PGDIR"
+"$BIN/server/gavel-server" --listen="127.0.0.1:$PORT" --postgres="$CONNINFO" \
+  --tokens="$WORK/tokens" --data_dir="$WORK/data2" --shards=2 >>"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+wait_for_server "$BIN" "$PORT" crash-audit "$SERVER_PID" ||
+  fail "the server did not start on data2 while PostgreSQL was down"
+for i in 1 2; do
+  ID=$("$BIN/clients/gavel" --server "127.0.0.1:$PORT" --token crash-seller --json auction create \
+    --title "after the outage $i" --currency EUR --start 1.00 --duration 1m |
+    sed -n 's/.*"auctionId": *"A\([0-9]*\)".*/\1/p' | head -n 1)
+  [ -n "$ID" ] || fail "auction create printed no id"
+  [ "$ID" -gt "$HIGHEST" ] || fail "new auction A$ID reuses an id PostgreSQL holds (highest A$HIGHEST)"
+done
+echo "new auctions numbered above A$HIGHEST with PostgreSQL down"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "the server did not stop cleanly on SIGTERM"
+SERVER_PID=""
 echo "pg outage: OK"

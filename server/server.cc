@@ -145,8 +145,8 @@ absl::Status SaveAuctionIdFloor(const std::string& dir, uint64_t floor) {
   if (st.ok()) st = env->Rename(temporary, path);
   if (st.ok()) st = env->SyncDir(dir);
   if (!st.ok()) {
-    return absl::Status(st.code(), absl::StrCat("cannot keep the auction id floor in ", path,
-                                                ": ", st.message()));
+    return absl::Status(
+        st.code(), absl::StrCat("cannot keep the auction id floor in ", path, ": ", st.message()));
   }
   return absl::OkStatus();
 }

@@ -79,20 +79,14 @@ Subscription::Next Subscription::Poll(AuctionEvent* out) {
     ended_ = true;  // the auction was over: its history ended with the close
     return Next::kEnd;
   } else {
-    for (;;) {
-      switch (feed_->Read(cursor_, out)) {
-        case EventFeed::ReadResult::kNotYet:
-          return Next::kWait;
-        case EventFeed::ReadResult::kOverwritten:
-          return Next::kBehind;
-        case EventFeed::ReadResult::kEvent:
-          ++cursor_;
-          break;
-      }
-      // A watch from a sequence the auction had not reached yet starts
-      // there: the events before it are skipped, but not the close, which
-      // ends every watch.
-      if (out->sequence > last_sequence_ || out->kind == AuctionEvent::Kind::kClosed) break;
+    switch (feed_->Read(cursor_, out)) {
+      case EventFeed::ReadResult::kNotYet:
+        return Next::kWait;
+      case EventFeed::ReadResult::kOverwritten:
+        return Next::kBehind;
+      case EventFeed::ReadResult::kEvent:
+        ++cursor_;
+        break;
     }
   }
   last_sequence_ = out->sequence;

@@ -606,6 +606,17 @@ absl::StatusOr<Subscription> Shard::Subscribe(AuctionId id, Sequence from_sequen
   const Auction* a = engine_.Find(id);
   // Unknown, or ended and freed: the engine says which.
   if (a == nullptr) return engine_.GetAuction(id, /*public_view=*/true).status();
+  // Sequences are the shard's: one past its next is one that no event has
+  // had yet. (After a crash, events a watcher saw before they were durable
+  // are gone, and their sequences are given to new events: skipping those
+  // would lose them.)
+  const Sequence next = engine_.last_sequence() + 1;
+  if (from_sequence > next) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "from_sequence ", from_sequence, " is ahead of the auction's events: the next event of ",
+        FormatAuctionId(id), "'s shard will have sequence ", next, " or more; watch from ", next,
+        " (or 0) for the events from now on"));
+  }
   Subscription sub;
   const size_t capacity = RingSlots(options_.watch_capacity);
   sub.capacity_ = capacity;

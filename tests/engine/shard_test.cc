@@ -524,14 +524,16 @@ TEST_F(ShardTest, SubscribeFromTheNextSequenceWaitsAndABeyondOneIsOutOfRange) {
   // Beyond it: no event has that sequence yet (after a crash, events a
   // watcher saw may be gone and their numbers given to new ones).
   absl::Status status;
-  RunOnShard(shard_,
-             [&](ShardContext& ctx) { status = ctx.shard.Subscribe(id, b2.sequence + 2).status(); });
+  RunOnShard(shard_, [&](ShardContext& ctx) {
+    status = ctx.shard.Subscribe(id, b2.sequence + 2).status();
+  });
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(status.message(),
             absl::StrCat("from_sequence ", b2.sequence + 2,
                          " is ahead of the auction's events: the next event of ",
                          FormatAuctionId(id), "'s shard will have sequence ", b2.sequence + 1,
-                         " or more; watch from ", b2.sequence + 1, " (or 0) for the events from "
+                         " or more; watch from ", b2.sequence + 1,
+                         " (or 0) for the events from "
                          "now on"));
 }
 

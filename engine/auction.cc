@@ -11,8 +11,6 @@
 namespace gavel {
 namespace {
 
-constexpr absl::Time kLatestTime = kLatestAuctionTime;
-constexpr absl::string_view kLatestTimeText = "must be before 2200-01-01T00:00:00Z";
 
 absl::Status CheckAmount(absl::string_view field, int64_t v, bool allow_zero) {
   if (v < 0 || (!allow_zero && v == 0)) {
@@ -59,8 +57,9 @@ absl::Status ValidateCommon(const AuctionSpec& s) {
   // Times are kept in 64-bit nanoseconds (PackedTime, good to 2262): with
   // these bounds every time an auction can reach, soft-close extensions
   // included, fits.
-  if (s.starts_at >= kLatestTime) return Invalid("starts_at", kLatestTimeText);
-  if (s.ends_at >= kLatestTime) return Invalid("ends_at", kLatestTimeText);
+  const std::string latest = absl::StrCat("must be before ", kLatestAuctionTimeText);
+  if (s.starts_at >= kLatestAuctionTime) return Invalid("starts_at", latest);
+  if (s.ends_at >= kLatestAuctionTime) return Invalid("ends_at", latest);
   if (s.ends_at <= s.starts_at) return Invalid("ends_at", "must be after starts_at");
   if (s.ends_at - s.starts_at > absl::Hours(24 * 366)) {
     return Invalid("ends_at", "an auction may run at most 366 days");
@@ -192,12 +191,12 @@ AuctionView Auction::View(bool public_view) const {
   v.sequence = last_sequence_;
   v.quantity_remaining = QuantityRemaining();
   const bool hide = public_view && Sealed() && state_ == AuctionState::kOpen;
+  const bool live = state_ == AuctionState::kOpen || state_ == AuctionState::kScheduled;
   if (!hide) {
-    v.current_price_minor = CurrentPrice();
+    v.current_price_minor = live ? CurrentPrice() : FinalPrice();
     v.leader = Leader();
     v.reserve_met = ReserveMet();
   }
-  const bool live = state_ == AuctionState::kOpen || state_ == AuctionState::kScheduled;
   v.buy_now_available = live && BuyNowAvailable();
   v.next_minimum_bid_minor = live ? NextMinimum() : 0;
   FillView(&v, public_view);

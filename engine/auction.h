@@ -23,8 +23,10 @@
 
 namespace gavel {
 
-// The latest starts_at or ends_at an auction may have: 2200-01-01T00:00:00Z.
+// The latest starts_at or ends_at an auction may have, and how refusals
+// name it.
 inline constexpr absl::Time kLatestAuctionTime = absl::FromUnixSeconds(7'258'118'400);
+inline constexpr absl::string_view kLatestAuctionTimeText = "2200-01-01T00:00:00Z";
 
 // An absl::Time in 8 bytes instead of 16: unix nanoseconds, with the two
 // infinities kept. Converts both ways implicitly, so fields of this type
@@ -61,7 +63,7 @@ inline constexpr size_t kMaxDescriptionBytes = 10000;
 // word by word between threads).
 struct AuctionEventFields {
   enum class Kind : uint8_t {
-    kStateChanged,  // state: OPEN at starts_at, CANCELLED
+    kStateChanged,  // state: OPEN at starts_at (every end is kClosed)
     kBidAccepted,   // price_minor, leader, bid_entry, bid_count
     kPriceTick,     // price_minor (Dutch)
     kExtended,      // new_ends_at (soft close)
@@ -234,6 +236,10 @@ class Auction {
   // next tick).
   virtual void FillView(AuctionView* /*view*/, bool /*public_view*/) const {}
   virtual int64_t CurrentPrice() const = 0;
+  // The price shown once the auction is over (views, late bids' answers):
+  // the current one, except where the format's clock went on past the last
+  // sale (Dutch).
+  virtual int64_t FinalPrice() const { return CurrentPrice(); }
   virtual PrincipalId Leader() const { return kNoPrincipal; }
   virtual bool ReserveMet() const = 0;
   virtual bool BuyNowAvailable() const { return false; }

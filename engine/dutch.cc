@@ -86,9 +86,6 @@ void DutchAuction::FillView(AuctionView* view, bool /*public_view*/) const {
     return;
   }
   if (state() == AuctionState::kScheduled || acceptances_.empty()) return;
-  // Over, and sold: where the clock stopped is nobody's price; the last
-  // price paid is, and the buyer when one bidder took every unit sold.
-  view->current_price_minor = acceptances_.back().price_minor;
   const PrincipalId buyer = acceptances_.front().bidder;
   const bool one_buyer =
       std::all_of(acceptances_.begin(), acceptances_.end(),

@@ -34,14 +34,18 @@ class DutchAuction final : public Auction {
   absl::Time NextTimer() const override;
   void OnTimer(absl::Time at, std::vector<AuctionEvent>* events) override;
   void FillsOf(uint32_t entry, std::vector<Fill>* out) const override;
-  // Adds next_tick_at while the clock still moves; once over and sold,
-  // shows the last price paid (not the clock's) and the buyer when there
-  // was one.
+  // Adds next_tick_at while the clock still moves; once over, the buyer
+  // when one bidder bought every unit sold.
   void FillView(AuctionView* view, bool public_view) const override;
   // The price at the latest moment the auction has seen (opening, a tick, a
   // bid); the start price before it opens. The engine fires every tick due
   // at or before a bid's time first, so this is exact for every bid.
   int64_t CurrentPrice() const override { return price_; }
+  // Sold: the last price paid, not where the clock went on to without a
+  // taker; unsold: where the clock stopped.
+  int64_t FinalPrice() const override {
+    return acceptances_.empty() ? price_ : acceptances_.back().price_minor;
+  }
   // No reserve applies; "met" once a unit is sold.
   bool ReserveMet() const override { return sold_ > 0; }
   // The least an amount may be: the current price.

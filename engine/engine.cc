@@ -494,7 +494,8 @@ BidResult Engine::NotOpenResult(const Auction& a, absl::Time now) const {
   BidResult closed;
   closed.auction_id = a.id();
   closed.format = a.format();
-  closed.current_price_minor = a.CurrentPrice();
+  closed.current_price_minor =
+      a.state_ == AuctionState::kScheduled ? a.CurrentPrice() : a.FinalPrice();
   if (a.state_ == AuctionState::kScheduled) {
     closed.reason = RejectReason::kAuctionNotOpen;
     closed.message = absl::StrCat("auction opens at ", TimeText(a.starts_at()));

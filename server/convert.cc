@@ -67,6 +67,9 @@ absl::Status CheckDuration(absl::string_view field, const google::protobuf::Dura
   if (d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000) {
     return Invalid(field, "is not a valid duration: nanos must be within ±999999999");
   }
+  if ((d.seconds() < 0 && d.nanos() > 0) || (d.seconds() > 0 && d.nanos() < 0)) {
+    return Invalid(field, "is not a valid duration: seconds and nanos must have the same sign");
+  }
   if (d.seconds() < 0 || d.nanos() < 0) return Invalid(field, "must not be negative");
   if (d.seconds() > kMaxDurationSeconds || (d.seconds() == kMaxDurationSeconds && d.nanos() > 0)) {
     return Invalid(field, "must be at most 366 days");
@@ -179,8 +182,9 @@ absl::Status SpecFromRequest(const v1::CreateAuctionRequest& req, absl::Time now
     spec->ends_at = spec->starts_at + FromProto(req.duration());
     if (spec->starts_at < kLatestAuctionTime && spec->ends_at >= kLatestAuctionTime) {
       return Invalid("duration",
-                     "ends the auction too late: counted from starts_at, an auction "
-                     "must end before 2200-01-01T00:00:00Z");
+                     absl::StrCat("ends the auction too late: counted from starts_at, an auction "
+                                  "must end before ",
+                                  kLatestAuctionTimeText));
     }
   }
   if (req.has_soft_close()) {

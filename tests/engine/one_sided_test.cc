@@ -655,6 +655,9 @@ TEST_F(OneSidedTest, DutchViewAfterTheCloseShowsTheLastPricePaidNotTheClock) {
   AuctionView over = View(one);
   EXPECT_EQ(over.current_price_minor, 9500) << "the last price paid";
   EXPECT_EQ(over.leader, kAlice) << "one buyer took every unit sold";
+  const BidResult late = Bid(one, kBob, 0, over.ends_at + absl::Seconds(1));
+  EXPECT_EQ(late.reason, RejectReason::kAuctionClosed);
+  EXPECT_EQ(late.current_price_minor, 9500) << "a late bid is told the same price";
 
   ASSERT_EQ(SettlementOf(two)->outcome, SettlementOutcome::kSold);
   over = View(two);

@@ -231,6 +231,12 @@ TEST_F(ServerTest, DurationsOverAYearNameTheirField) {
          r->mutable_duration()->set_nanos(2'000'000'000);
        },
        "duration: is not a valid duration: nanos must be within ±999999999"},
+      {"signs differ",
+       [](CreateAuctionRequest* r) {
+         r->mutable_duration()->set_seconds(5);
+         r->mutable_duration()->set_nanos(-1);
+       },
+       "duration: is not a valid duration: seconds and nanos must have the same sign"},
       {"ends after 2200, from starts_at",
        [](CreateAuctionRequest* r) {
          r->mutable_starts_at()->set_seconds(7'258'118'400 - 100);  // 2199-12-31T23:58:20Z

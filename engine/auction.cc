@@ -11,7 +11,6 @@
 namespace gavel {
 namespace {
 
-
 absl::Status CheckAmount(absl::string_view field, int64_t v, bool allow_zero) {
   if (v < 0 || (!allow_zero && v == 0)) {
     return Invalid(field, allow_zero ? "must not be negative" : "must be positive");

@@ -20,7 +20,9 @@
 //   The task is empty (bid:0, the hand-off alone) or an English PlaceBid
 //   (bid:1). Counters: how often the shard slept per command, and how often
 //   the scheduler preempted the two threads (other work on the machine).
-// - BM_RingPushPop: MpscRing alone with 0 (same thread), 1 and 2 producers.
+// - BM_RingPushPop: MpscRing alone with 0 (same thread), 1 and 2 producers;
+//   BM_AtomicQueuePushPop and BM_MoodycamelPushPop: the Debian-packaged
+//   queues on the same test, when their headers are installed.
 // - BM_AppendFdatasync: write + fdatasync of a small batch, what the
 //   journal's group commit (--durability=sync) waits for on this disk,
 //   appending to a growing file (reserved:0) or inside room reserved ahead
@@ -53,6 +55,13 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#if __has_include(<atomic_queue/atomic_queue.h>)
+#include <atomic_queue/atomic_queue.h>
+#endif
+#if __has_include(<concurrentqueue/concurrentqueue.h>)
+#include <concurrentqueue/concurrentqueue.h>
+#endif
 
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
@@ -568,17 +577,46 @@ BENCHMARK(BM_ShardLatency)
     ->UseRealTime();
 
 // ---------------------------------------------------------------------------
-// MpscRing alone. range(0) producers: 0 = push and pop on the benchmark
-// thread (the cost of the two operations, uncontended); 1 or 2 = producer
-// threads pushing while the benchmark thread pops (one item per iteration).
-void BM_RingPushPop(benchmark::State& state) {
+// MpscRing alone, and the two Debian-packaged queues issue 4 names in its
+// place (libatomic-queue-dev, libconcurrentqueue-dev), on the same test:
+// 65 536 cells of uint64_t (a shard's ring holds task pointers, one word).
+// range(0) producers: 0 = push and pop on the benchmark thread (the cost of
+// the two operations, uncontended); 1 or 2 = producer threads pushing while
+// the benchmark thread pops (one item per iteration).
+struct OurRing {
+  MpscRing<uint64_t> q{1 << 16};
+  bool Push(uint64_t v) { return q.TryPush(v); }
+  bool Pop(uint64_t* v) { return q.TryPop(v); }
+};
+#if __has_include(<atomic_queue/atomic_queue.h>)
+// Bounded, lock-free, one FIFO for every producer; 0 marks an empty cell
+// (the values pushed start at 1).
+struct AtomicQueueRing {
+  atomic_queue::AtomicQueueB<uint64_t> q{1 << 16};
+  bool Push(uint64_t v) { return q.try_push(std::move(v)); }
+  bool Pop(uint64_t* v) { return q.try_pop(*v); }
+};
+#endif
+#if __has_include(<concurrentqueue/concurrentqueue.h>)
+// Lock-free, a sub-queue per producer (FIFO per producer only);
+// try_enqueue never allocates past the blocks made at construction.
+struct MoodycamelQueue {
+  moodycamel::ConcurrentQueue<uint64_t> q{1 << 16};
+  bool Push(uint64_t v) { return q.try_enqueue(v); }
+  bool Pop(uint64_t* v) { return q.try_dequeue(*v); }
+};
+#endif
+
+template <typename Queue>
+void QueuePushPop(benchmark::State& state) {
   const int producers = static_cast<int>(state.range(0));
-  MpscRing<uint64_t> ring(1 << 16);
+  auto queue = std::make_unique<Queue>();
+  Queue& ring = *queue;
   if (producers == 0) {
     uint64_t v = 0;
     for (auto _ : state) {
-      ring.TryPush(v + 1);
-      ring.TryPop(&v);
+      ring.Push(v + 1);
+      ring.Pop(&v);
       benchmark::DoNotOptimize(v);
     }
     state.SetItemsProcessed(state.iterations());
@@ -600,7 +638,7 @@ void BM_RingPushPop(benchmark::State& state) {
       int64_t full_here = 0;
       uint64_t x = 1;
       while (!stop.load(std::memory_order_relaxed)) {
-        if (ring.TryPush(x)) {
+        if (ring.Push(x)) {
           ++x;
         } else {
           ++full_here;
@@ -614,7 +652,7 @@ void BM_RingPushPop(benchmark::State& state) {
   int64_t empty = 0;
   for (auto _ : state) {
     uint64_t v;
-    while (!ring.TryPop(&v)) {
+    while (!ring.Pop(&v)) {
       ++empty;
       CpuRelax();
     }
@@ -627,7 +665,17 @@ void BM_RingPushPop(benchmark::State& state) {
   state.counters["pop_found_empty"] = static_cast<double>(empty);
   state.counters["push_found_full"] = static_cast<double>(full.load());
 }
+
+void BM_RingPushPop(benchmark::State& state) { QueuePushPop<OurRing>(state); }
 BENCHMARK(BM_RingPushPop)->ArgName("producers")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+#if __has_include(<atomic_queue/atomic_queue.h>)
+void BM_AtomicQueuePushPop(benchmark::State& state) { QueuePushPop<AtomicQueueRing>(state); }
+BENCHMARK(BM_AtomicQueuePushPop)->ArgName("producers")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+#endif
+#if __has_include(<concurrentqueue/concurrentqueue.h>)
+void BM_MoodycamelPushPop(benchmark::State& state) { QueuePushPop<MoodycamelQueue>(state); }
+BENCHMARK(BM_MoodycamelPushPop)->ArgName("producers")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+#endif
 
 // ---------------------------------------------------------------------------
 // What the journal's group commit waits for: one write(2) of `range(0)`

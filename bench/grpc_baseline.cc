@@ -11,15 +11,19 @@
 // - CreateAuction returns a canned OPEN English auction built from the
 //   request, with a new auction id.
 //
-//   grpc_baseline --listen=127.0.0.1:0 [--max_runtime=15m]
+//   grpc_baseline --listen=127.0.0.1:0 [--max_runtime=15m] [--api=callback|cq]
+// --api=cq serves PlaceBid with the completion-queue API instead, to measure
+// which of the two is faster here (issue 4; BENCHMARKS.md, "Tenth round").
 // prints "listening on 127.0.0.1:PORT" on stderr, stops on SIGINT/SIGTERM,
 // and by itself after --max_runtime.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -34,6 +38,11 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "address to serve on (port 0: a free one)");
 ABSL_FLAG(absl::Duration, max_runtime, absl::Minutes(15), "stop by itself after this long");
+ABSL_FLAG(std::string, api, "callback",
+          "callback: every method with gRPC's callback API, as gavel-server; cq: PlaceBid with "
+          "the asynchronous completion-queue API (--cq_threads threads, each polling a queue of "
+          "its own), the rest as with callback");
+ABSL_FLAG(int, cq_threads, 2, "with --api=cq: completion queues, one thread each");
 ABSL_FLAG(bool, mutex_deadlock_detection, false,
           "check absl::Mutex acquisitions for lock-order cycles (on in Debian's Abseil unless "
           "turned off); off by default, as in gavel-server, so that both pay the same");
@@ -213,6 +222,70 @@ class Bidder final : public v1::BidderService::CallbackService {
   }
 };
 
+// --api=cq: PlaceBid with the completion-queue API, BidStream still with
+// callbacks (one service may mix the two per method); CancelBid is unused.
+using MixedBidderBase = v1::BidderService::WithAsyncMethod_PlaceBid<
+    v1::BidderService::WithCallbackMethod_BidStream<v1::BidderService::Service>>;
+class CqBidder final : public MixedBidderBase {
+ public:
+  grpc::ServerBidiReactor<PlaceBidRequest, PlaceBidResponse>* BidStream(
+      grpc::CallbackServerContext* /*context*/) override {
+    return new EchoStream();
+  }
+};
+
+// One PlaceBid call in the completion-queue pattern: asked for, answered,
+// finished, then asked for again (the object is reused).
+class CqCall {
+ public:
+  CqCall(CqBidder* service, grpc::ServerCompletionQueue* cq) : service_(service), cq_(cq) {
+    Request();
+  }
+  // Its tag came out of the queue with `ok`.
+  void Proceed(bool ok) {
+    if (!ok) {  // the server is shutting down
+      done_ = true;
+      return;
+    }
+    if (!answered_) {
+      Answer(request_, &response_);
+      answered_ = true;
+      responder_.Finish(response_, grpc::Status::OK, this);
+    } else {
+      Request();
+    }
+  }
+  bool done() const { return done_; }
+
+ private:
+  void Request() {
+    context_ = std::make_unique<grpc::ServerContext>();
+    responder_ = grpc::ServerAsyncResponseWriter<PlaceBidResponse>(context_.get());
+    request_.Clear();
+    response_.Clear();
+    answered_ = false;
+    service_->RequestPlaceBid(context_.get(), &request_, &responder_, cq_, cq_, this);
+  }
+
+  CqBidder* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  std::unique_ptr<grpc::ServerContext> context_;
+  PlaceBidRequest request_;
+  PlaceBidResponse response_;
+  grpc::ServerAsyncResponseWriter<PlaceBidResponse> responder_{nullptr};
+  bool answered_ = false;
+  bool done_ = false;
+};
+
+// Polls `cq` with `calls` PlaceBid calls outstanding on it, until shutdown.
+void PollQueue(CqBidder* service, grpc::ServerCompletionQueue* cq, int calls) {
+  std::vector<std::unique_ptr<CqCall>> outstanding;
+  for (int i = 0; i < calls; ++i) outstanding.push_back(std::make_unique<CqCall>(service, cq));
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) static_cast<CqCall*>(tag)->Proceed(ok);
+}
+
 int Run() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -223,24 +296,48 @@ int Run() {
   if (!absl::GetFlag(FLAGS_mutex_deadlock_detection)) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
+  const std::string api = absl::GetFlag(FLAGS_api);
+  if (api != "callback" && api != "cq") {
+    std::fprintf(stderr, "grpc_baseline: --api must be callback or cq, not %s\n", api.c_str());
+    return 2;
+  }
+  const bool cq_api = api == "cq";
   Seller seller;
   Bidder bidder;
+  CqBidder cq_bidder;
   // As gavel-server: health service on, 1 MiB messages.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&seller);
-  builder.RegisterService(&bidder);
+  if (cq_api) {
+    builder.RegisterService(&cq_bidder);
+  } else {
+    builder.RegisterService(&bidder);
+  }
   builder.SetMaxReceiveMessageSize(1 << 20);
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+  if (cq_api) {
+    for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_cq_threads)); ++i) {
+      queues.push_back(builder.AddCompletionQueue());
+    }
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "grpc_baseline: cannot listen on %s\n",
                  absl::GetFlag(FLAGS_listen).c_str());
     return 1;
   }
-  std::fprintf(stderr, "grpc_baseline: listening on 127.0.0.1:%d\n", port);
+  std::fprintf(stderr, "grpc_baseline: listening on 127.0.0.1:%d (--api=%s)\n", port,
+               api.c_str());
   std::fflush(stderr);
+  // 256 calls outstanding per queue: more than the load generator keeps in
+  // flight, so that no call waits for one to be asked for.
+  std::vector<std::thread> pollers;
+  for (auto& q : queues) {
+    pollers.emplace_back([&cq_bidder, cq = q.get()] { PollQueue(&cq_bidder, cq, 256); });
+  }
 
   // Stop on a signal, or by itself after --max_runtime.
   const absl::Duration max_runtime = absl::GetFlag(FLAGS_max_runtime);
@@ -250,6 +347,8 @@ int Run() {
                sig > 0 ? "signal" : "--max_runtime reached");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
+  for (auto& q : queues) q->Shutdown();
+  for (auto& t : pollers) t.join();
   return 0;
 }
 

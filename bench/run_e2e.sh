@@ -17,7 +17,9 @@
 # seconds (1), AUCTIONS (1000), UNARY_BIDDERS (64), STREAMS (4), WINDOW (64),
 # CHANNELS (2), CQ_THREADS (2), DURABILITY (unset: the server's default;
 # else passed as --durability=...), SHARD_SPIN (unset: the server's default;
-# else --shard_spin=..., e.g. 0s or 50us).
+# else --shard_spin=..., e.g. 0s or 50us), BASELINE_API (callback, the
+# default, as gavel-server; or cq: the baseline's PlaceBid on the
+# completion-queue API, to compare the two APIs).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +35,7 @@ CHANNELS=${CHANNELS:-2}
 CQ_THREADS=${CQ_THREADS:-2}
 DURABILITY=${DURABILITY:-}
 SHARD_SPIN=${SHARD_SPIN:-}
+BASELINE_API=${BASELINE_API:-callback}
 
 SERVER_BIN="$BUILD/server/gavel-server"
 LOAD_BIN="$BUILD/bench/gavel-load"
@@ -78,10 +81,11 @@ SERVER_PID=$!
 GAVEL_PORT=$(wait_port "$WORK/server.log")
 log "gavel-server pid $SERVER_PID on port $GAVEL_PORT, $SHARDS shard(s)"
 
-"$BASE_BIN" --listen=127.0.0.1:0 --max_runtime=10m 2>"$WORK/baseline.log" &
+"$BASE_BIN" --listen=127.0.0.1:0 --max_runtime=10m --api="$BASELINE_API" \
+  --cq_threads="$CQ_THREADS" 2>"$WORK/baseline.log" &
 BASE_PID=$!
 BASE_PORT=$(wait_port "$WORK/baseline.log")
-log "grpc_baseline pid $BASE_PID on port $BASE_PORT"
+log "grpc_baseline pid $BASE_PID on port $BASE_PORT (--api=$BASELINE_API)"
 
 # ---------------------------------------------------------------- runs
 RESULTS="$WORK/results"

@@ -8,6 +8,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpqxx-dev libpq-dev libbenchmark-dev libgtest-dev libgmock-dev
   postgresql
+  # header-only, for bench/ only: the queues issue 4 compares the shard's ring with
+  libatomic-queue-dev libconcurrentqueue-dev
 )
 
 missing=()

@@ -329,8 +329,7 @@ int Run() {
                  absl::GetFlag(FLAGS_listen).c_str());
     return 1;
   }
-  std::fprintf(stderr, "grpc_baseline: listening on 127.0.0.1:%d (--api=%s)\n", port,
-               api.c_str());
+  std::fprintf(stderr, "grpc_baseline: listening on 127.0.0.1:%d (--api=%s)\n", port, api.c_str());
   std::fflush(stderr);
   // 256 calls outstanding per queue: more than the load generator keeps in
   // flight, so that no call waits for one to be asked for.

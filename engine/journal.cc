@@ -267,25 +267,33 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
   env->Remove(tmp).IgnoreError();  // a leftover of an earlier attempt that failed
   absl::StatusOr<std::unique_ptr<WritableFile>> out = env->OpenAppendable(tmp);
   if (!out.ok()) return out.status();
+  // A snapshot that fails is removed at once: on a full disk the next
+  // attempt (another number) must not find the space taken by this one.
+  auto fail = [&](absl::Status st) {
+    out->reset();
+    env->Remove(tmp).IgnoreError();
+    return st;
+  };
   std::string buffer;
   AppendFrame(HeaderRecord(FileKind::kSnapshot, upto, shard_index, shard_count, last_time),
               &buffer);
   auto flush = [&]() -> absl::Status {
-    if (absl::Status st = (*out)->Append(buffer); !st.ok()) return st;
+    if (absl::Status st = (*out)->Append(buffer); !st.ok()) return fail(st);
     stats->bytes_written += buffer.size();
     buffer.clear();
     return absl::OkStatus();
   };
   for (const std::string& path : inputs) {
     absl::StatusOr<std::string> data = env->ReadFile(path);
-    if (!data.ok()) return data.status();
+    if (!data.ok()) return fail(data.status());
     ScanResult scan = ScanFrames(*data);
     if (scan.damaged) {
-      return absl::DataLossError(absl::StrCat("compaction: ", path, " changed while compacting"));
+      return fail(
+          absl::DataLossError(absl::StrCat("compaction: ", path, " changed while compacting")));
     }
     for (const Frame& f : scan.frames) {
       RecordPeek peek;
-      if (absl::Status st = PeekRecord(f.payload, &peek); !st.ok()) return st;
+      if (absl::Status st = PeekRecord(f.payload, &peek); !st.ok()) return fail(st);
       if (peek.type == RecordType::kFileHeader || peek.type == RecordType::kCounters) continue;
       const auto dropped = settled.find(peek.auction_id);
       const bool ended_key = peek.type == RecordType::kEndedAuctionKey;
@@ -297,8 +305,8 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
         // that is younger than the retention.
         absl::StatusOr<JournalRecord> r = DecodeRecord(f.payload);
         if (!r.ok()) {
-          return absl::DataLossError(
-              absl::StrCat("compaction: ", path, " offset ", f.offset, ": ", r.status().message()));
+          return fail(absl::DataLossError(
+              absl::StrCat("compaction: ", path, " offset ", f.offset, ": ", r.status().message())));
         }
         if (!ended_key) {
           r->type = RecordType::kEndedAuctionKey;
@@ -314,7 +322,7 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
         }
       }
       if (buffer.size() >= (1u << 20)) {
-        if (absl::Status st = flush(); !st.ok()) return st;
+        if (absl::Status st = flush(); !st.ok()) return fail(st);
       }
     }
   }
@@ -325,10 +333,10 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
   counters.sequence_after = last_sequence;
   counters.next_local_id = next_local_id;
   AppendFrame(counters, &buffer);
-  if (absl::Status st = flush(); !st.ok()) return st;
-  if (absl::Status st = (*out)->Sync(); !st.ok()) return st;
-  if (absl::Status st = (*out)->Close(); !st.ok()) return st;
-  if (absl::Status st = env->Rename(tmp, PathIn(dir, name)); !st.ok()) return st;
+  if (absl::Status st = flush(); !st.ok()) return fail(st);
+  if (absl::Status st = (*out)->Sync(); !st.ok()) return fail(st);
+  if (absl::Status st = (*out)->Close(); !st.ok()) return fail(st);
+  if (absl::Status st = env->Rename(tmp, PathIn(dir, name)); !st.ok()) return fail(st);
   // In place from here on (a failure below is still reported): what it
   // dropped is said even then.
   stats->snapshot_number = upto;

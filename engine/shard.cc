@@ -512,7 +512,7 @@ void Shard::FailJournal(const absl::Status& status, size_t abandoning) {
   Log(absl::StrCat("shard ", options_.shard_index, ": FATAL: the journal failed (",
                    status.message(),
                    "); this shard acknowledges nothing from now on, and a "
-                   "failed fsync is never retried. ",
+                   "failed journal write or fsync is never retried. ",
                    abandoning,
                    " command(s) waiting for it are answered UNAVAILABLE (outcome unknown); "
                    "restart the server to recover from the journal."));

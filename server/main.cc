@@ -165,8 +165,8 @@ int main(int argc, char** argv) {
   options.on_journal_failure = [](uint32_t shard, const absl::Status& status) {
     gavel::ServerLog(
         absl::StrCat("FATAL: shard ", shard, ": journal failure: ", status.message(),
-                     "; shutting down (a failed fsync is never retried; restart to recover "
-                     "from the journal)"));
+                     "; shutting down (a failed journal write or fsync is never retried; restart "
+                     "to recover from the journal)"));
     if (!journal_failed.exchange(true)) kill(getpid(), SIGTERM);
   };
   const std::string tokens_path = absl::GetFlag(FLAGS_tokens);
@@ -211,8 +211,11 @@ int main(int argc, char** argv) {
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    gavel::ServerLog(
-        absl::StrCat("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
+    // The journal failure handler raises SIGTERM itself: say which it was.
+    gavel::ServerLog(journal_failed.load() ? std::string("shutting down after the journal failure")
+                                           : absl::StrCat("received ",
+                                                          sig == SIGINT ? "SIGINT" : "SIGTERM",
+                                                          ", shutting down"));
     (*server)->Shutdown();
   });
   (*server)->Wait();

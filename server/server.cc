@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -36,8 +37,9 @@ namespace {
 // marks them SETTLED on their shard once PostgreSQL has committed them.
 class SettlementPipeline final : public SettlementSink {
  public:
-  explicit SettlementPipeline(std::string conninfo)
-      : writer_(std::move(conninfo), SettlementWriter::Options(),
+  // `drain_deadline`: how long Stop keeps trying to write what is queued.
+  SettlementPipeline(std::string conninfo, absl::Duration drain_deadline)
+      : writer_(std::move(conninfo), WriterOptions(drain_deadline),
                 [this](const std::string& auction_id) { Committed(auction_id); }) {}
 
   void Attach(Runtime* runtime) { runtime_ = runtime; }
@@ -64,6 +66,12 @@ class SettlementPipeline final : public SettlementSink {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  }
+
+  static SettlementWriter::Options WriterOptions(absl::Duration drain_deadline) {
+    SettlementWriter::Options options;
+    options.drain_deadline = drain_deadline;
+    return options;
   }
 
   Runtime* runtime_ = nullptr;
@@ -102,6 +110,7 @@ absl::StatusOr<int> LockDataDir(const std::string& dir) {
 // auctions of shard-K (K >= shards) would silently vanish.
 absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
   std::error_code ec;
+  std::optional<uint32_t> highest;  // the highest shard index holding a journal
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     absl::string_view name = entry.path().filename().native();
     uint32_t index = 0;
@@ -109,18 +118,23 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
         index < shards) {
       continue;
     }
-    for (const auto& file : std::filesystem::directory_iterator(entry.path(), ec)) {
+    std::error_code inner;
+    for (const auto& file : std::filesystem::directory_iterator(entry.path(), inner)) {
       uint64_t n = 0;
       const std::string f = file.path().filename().string();
       if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the data directory ", dir, " holds the journal of ", entry.path().filename().string(),
-            " but the server runs ", shards, " shard(s): start it with the --shards it was "
-            "written with (auctions are placed by id modulo the shard count)"));
+        highest = std::max(highest.value_or(0), index);
+        break;
       }
     }
   }
   if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  if (highest.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory ", dir, " holds the journal of shard-", *highest, " but the server runs ",
+        shards, " shard(s): start it with the --shards it was written with, at least --shards=",
+        *highest + 1, " (auctions are placed by id modulo the shard count)"));
+  }
   return absl::OkStatus();
 }
 
@@ -163,24 +177,63 @@ absl::StatusOr<uint64_t> LoadAuctionIdFloor(const std::string& dir) {
   return floor;
 }
 
+// True when shard `index`'s directory holds a journal or a snapshot file.
+bool ShardHoldsJournal(const std::string& dir, uint32_t index) {
+  std::error_code ec;
+  for (const auto& file :
+       std::filesystem::directory_iterator(absl::StrCat(dir, "/shard-", index), ec)) {
+    uint64_t n = 0;
+    const std::string f = file.path().filename().string();
+    if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) return true;
+  }
+  return false;
+}
+
 // True when the directory of every shard below `shards` already holds a
 // journal or a snapshot file.
 bool HoldsEveryShardsJournal(const std::string& dir, uint32_t shards) {
   for (uint32_t i = 0; i < shards; ++i) {
-    std::error_code ec;
-    bool found = false;
-    for (const auto& file :
-         std::filesystem::directory_iterator(absl::StrCat(dir, "/shard-", i), ec)) {
-      uint64_t n = 0;
-      const std::string f = file.path().filename().string();
-      if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) {
-        found = true;
-        break;
-      }
-    }
-    if (ec || !found) return false;
+    if (!ShardHoldsJournal(dir, i)) return false;
   }
   return true;
+}
+
+// Once auction-id-floor exists, every shard's journal was opened (the floor
+// is kept after recovery): a shard without one has lost its files, and
+// starting would silently lose every command they held.
+absl::Status CheckNoShardLostItsJournal(const std::string& dir, uint32_t shards) {
+  if (!std::filesystem::exists(absl::StrCat(dir, "/", kAuctionIdFloorFile))) {
+    return absl::OkStatus();  // never started through recovery with PostgreSQL, or older
+  }
+  std::vector<std::string> with, without;
+  uint32_t prefix = 0;  // shards 0..prefix-1 hold a journal
+  for (uint32_t i = 0; i < shards; ++i) {
+    const bool holds = ShardHoldsJournal(dir, i);
+    (holds ? with : without).push_back(absl::StrCat("shard-", i));
+    if (holds && prefix == i) prefix = i + 1;
+  }
+  if (without.empty()) return absl::OkStatus();
+  if (!with.empty() && prefix == with.size()) {
+    // Only the last ones lack a journal: most likely a larger --shards.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory ", dir, " holds the journals of shard-0 to shard-", prefix - 1,
+        " only, and the server runs ", shards, " shard(s): if it was written with --shards=",
+        prefix, ", start it with that (auctions are placed by id modulo the shard count); "
+        "otherwise the files of ", absl::StrJoin(without, ", "),
+        " are missing: restore them from a backup"));
+  }
+  if (with.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "the data directory ", dir, " holds ", kAuctionIdFloorFile,
+        ", so a server ran on it, but no shard's journal is left: its files are missing; restore "
+        "them from a backup, or, to start afresh and lose every command not yet in PostgreSQL, "
+        "remove the data directory"));
+  }
+  return absl::DataLossError(absl::StrCat(
+      "the data directory ", dir, " holds the journal of ", absl::StrJoin(with, ", "),
+      " but none of ", absl::StrJoin(without, ", "),
+      ": its files are missing; restore them from a backup (starting without them would lose "
+      "every auction and bid they held)"));
 }
 
 // A store error for the start-up log: named as PostgreSQL's, once.
@@ -313,9 +366,14 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
         !st.ok()) {
       return st;
     }
+    if (absl::Status st = CheckNoShardLostItsJournal(impl->options.data_dir, impl->options.shards);
+        !st.ok()) {
+      return st;
+    }
   }
 
   uint64_t auction_id_floor = 0;
+  std::optional<uint64_t> floor_to_keep;  // PostgreSQL's, for a later start without it
   if (!impl->options.postgres.empty()) {
     // Apply migrations (and fail clearly) before taking any call.
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(impl->options.postgres);
@@ -324,8 +382,9 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     // floor an earlier start kept; only the first start (no floor kept yet)
     // and a database that answers but refuses (e.g. a failed migration) stop it.
     absl::StatusOr<uint64_t> kept_floor = absl::NotFoundError("not journaled");
-    if (!store.ok() && absl::IsUnavailable(store.status()) && journaled &&
-        HoldsEveryShardsJournal(impl->options.data_dir, impl->options.shards)) {
+    const bool has_journal =
+        journaled && HoldsEveryShardsJournal(impl->options.data_dir, impl->options.shards);
+    if (!store.ok() && absl::IsUnavailable(store.status()) && has_journal) {
       kept_floor = LoadAuctionIdFloor(impl->options.data_dir);
     }
     const bool start_without_postgres = kept_floor.ok();
@@ -338,14 +397,22 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     } else if (!store.ok()) {
       std::string message = StoreErrorText(store.status());
       if (absl::IsUnavailable(store.status())) {
-        if (!absl::IsNotFound(kept_floor.status())) {
-          absl::StrAppend(&message, "; ", kept_floor.status().message());
+        if (has_journal && absl::IsNotFound(kept_floor.status())) {
+          absl::StrAppend(&message, "; the data directory holds a journal but no ",
+                          kAuctionIdFloorFile,
+                          " (each start that reaches PostgreSQL keeps it there; one written by an "
+                          "earlier version has none), so it cannot tell which auction ids "
+                          "PostgreSQL holds: start once with PostgreSQL reachable");
+        } else if (has_journal) {
+          absl::StrAppend(&message, "; ", kept_floor.status().message(),
+                          ": start once with PostgreSQL reachable");
+        } else {
+          absl::StrAppend(
+              &message,
+              journaled ? "; the first start on a data directory" : "; a server without --data_dir",
+              " needs PostgreSQL (new auction ids continue above the highest it holds), "
+              "a restart on a journaled --data_dir goes on without it");
         }
-        absl::StrAppend(
-            &message,
-            journaled ? "; the first start on a data directory" : "; a server without --data_dir",
-            " needs PostgreSQL (new auction ids continue above the highest it holds), "
-            "a restart on a journaled --data_dir goes on without it");
       }
       return absl::Status(store.status().code(), message);
     } else {
@@ -354,19 +421,20 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
         return absl::Status(highest.status().code(), StoreErrorText(highest.status()));
       }
       auction_id_floor = *highest;
-      if (journaled) {
-        if (absl::Status st = SaveAuctionIdFloor(impl->options.data_dir, auction_id_floor);
-            !st.ok()) {
-          return st;
-        }
-      }
+      if (journaled) floor_to_keep = auction_id_floor;
       absl::StatusOr<std::vector<std::string>> warnings = (*store)->DatabaseSettingsWarnings();
       if (warnings.ok()) {
         for (const std::string& w : *warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
       }
     }
     impl->store = std::make_unique<StorePool>(impl->options.postgres);
-    impl->pipeline = std::make_unique<SettlementPipeline>(impl->options.postgres);
+    // Stop drains the writer after the shards have stopped: with a journal,
+    // what is left is in it and is written at the next start, so a stop
+    // waits a moment, not the writer's 10 s (which a server without a
+    // journal needs, or it loses them).
+    impl->pipeline = std::make_unique<SettlementPipeline>(
+        impl->options.postgres,
+        journaled ? absl::Seconds(1) : SettlementWriter::Options().drain_deadline);
   }
   RuntimeOptions ro;
   ro.shards = impl->options.shards;
@@ -391,6 +459,13 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
       return absl::Status(recovered.status().code(),
                           absl::StrCat("recovery of ", impl->options.data_dir, " failed: ",
                                        recovered.status().message()));
+    }
+  }
+  // After recovery, which removes what failed writes left behind: on a full
+  // disk, the room this needs.
+  if (floor_to_keep.has_value()) {
+    if (absl::Status st = SaveAuctionIdFloor(impl->options.data_dir, *floor_to_keep); !st.ok()) {
+      return st;
     }
   }
   if (impl->pipeline) impl->pipeline->Start();

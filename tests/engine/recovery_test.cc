@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/clock.h"
 #include "engine/double_auction.h"
@@ -625,6 +626,43 @@ TEST(Snapshot, KeepsTheRequestIdsOfDroppedAuctionsForTheRetention) {
       fresh.Translate(kSeller), "listing-1", spec, kT0 + absl::Minutes(71));
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_GT(after->auction_id, live);
+}
+
+// A snapshot that fails part-way removes its temporary file: on a full disk
+// the next attempt, under another number, would otherwise find the space
+// still taken (and failed attempts would pile up until the journal fails).
+TEST(Snapshot, AFailedSnapshotLeavesNoTemporaryFileBehind) {
+  MemEnv env;
+  NamedPrincipals names;
+  JournaledEngine a(&env, &names);
+  ASSERT_TRUE(a.Start(&names).ok());
+  ASSERT_TRUE(a.engine().CreateAuction(kSeller, "r1", testing::EnglishSpec(), kT0).ok());
+  ASSERT_TRUE(a.Step(kT0).ok());
+  ASSERT_TRUE(a.journal().Roll(a.engine().CountersRecord(), kT0).ok());
+  const uint64_t upto = a.journal().file_number();
+  auto temporary_files = [&] {
+    absl::StatusOr<std::vector<std::string>> names = env.ListDir(kShardDir);
+    EXPECT_TRUE(names.ok()) << names.status();
+    if (!names.ok()) return -1;
+    int n = 0;
+    for (const std::string& name : *names) n += absl::EndsWith(name, ".tmp");
+    return n;
+  };
+  env.FailSyncsAfter(0);  // the snapshot's own sync fails
+  CompactionStats stats;
+  EXPECT_FALSE(
+      CompactJournal(&env, kShardDir, 0, 1, upto, JournalOptions().ended_key_retention, &stats)
+          .ok());
+  env.FailSyncsAfter(-1);
+  EXPECT_EQ(stats.snapshot_number, 0u);
+  EXPECT_EQ(temporary_files(), 0);
+  // The journal files it would have covered are kept, and the next attempt
+  // writes it.
+  ASSERT_TRUE(
+      CompactJournal(&env, kShardDir, 0, 1, upto, JournalOptions().ended_key_retention, &stats)
+          .ok());
+  EXPECT_EQ(stats.snapshot_number, upto);
+  EXPECT_EQ(temporary_files(), 0);
 }
 
 // ---------------------------------------------------------------- the shard

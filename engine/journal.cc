@@ -305,8 +305,8 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
         // that is younger than the retention.
         absl::StatusOr<JournalRecord> r = DecodeRecord(f.payload);
         if (!r.ok()) {
-          return fail(absl::DataLossError(
-              absl::StrCat("compaction: ", path, " offset ", f.offset, ": ", r.status().message())));
+          return fail(absl::DataLossError(absl::StrCat("compaction: ", path, " offset ", f.offset,
+                                                       ": ", r.status().message())));
         }
         if (!ended_key) {
           r->type = RecordType::kEndedAuctionKey;

@@ -212,10 +212,10 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     // The journal failure handler raises SIGTERM itself: say which it was.
-    gavel::ServerLog(journal_failed.load() ? std::string("shutting down after the journal failure")
-                                           : absl::StrCat("received ",
-                                                          sig == SIGINT ? "SIGINT" : "SIGTERM",
-                                                          ", shutting down"));
+    gavel::ServerLog(
+        journal_failed.load()
+            ? std::string("shutting down after the journal failure")
+            : absl::StrCat("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
     (*server)->Shutdown();
   });
   (*server)->Wait();

@@ -131,8 +131,9 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
   if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
   if (highest.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the data directory ", dir, " holds the journal of shard-", *highest, " but the server runs ",
-        shards, " shard(s): start it with the --shards it was written with, at least --shards=",
+        "the data directory ", dir, " holds the journal of shard-", *highest,
+        " but the server runs ", shards,
+        " shard(s): start it with the --shards it was written with, at least --shards=",
         *highest + 1, " (auctions are placed by id modulo the shard count)"));
   }
   return absl::OkStatus();
@@ -215,12 +216,13 @@ absl::Status CheckNoShardLostItsJournal(const std::string& dir, uint32_t shards)
   if (without.empty()) return absl::OkStatus();
   if (!with.empty() && prefix == with.size()) {
     // Only the last ones lack a journal: most likely a larger --shards.
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the data directory ", dir, " holds the journals of shard-0 to shard-", prefix - 1,
-        " only, and the server runs ", shards, " shard(s): if it was written with --shards=",
-        prefix, ", start it with that (auctions are placed by id modulo the shard count); "
-        "otherwise the files of ", absl::StrJoin(without, ", "),
-        " are missing: restore them from a backup"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the data directory ", dir, " holds the journals of shard-0 to shard-",
+                     prefix - 1, " only, and the server runs ", shards,
+                     " shard(s): if it was written with --shards=", prefix,
+                     ", start it with that (auctions are placed by id modulo the shard count); "
+                     "otherwise the files of ",
+                     absl::StrJoin(without, ", "), " are missing: restore them from a backup"));
   }
   if (with.empty()) {
     return absl::DataLossError(absl::StrCat(

@@ -75,8 +75,9 @@ TEST_F(ServerStartTest, AShardThatLostItsJournalIsRefused) {
   Restore(saved, {"shard-1"});
   st = StartAndStop();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
-  EXPECT_TRUE(absl::StrContains(st.message(), "if it was written with --shards=1, start it with "
-                                              "that"))
+  EXPECT_TRUE(absl::StrContains(st.message(),
+                                "if it was written with --shards=1, start it with "
+                                "that"))
       << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "otherwise the files of shard-1 are missing")) << st;
   Restore(saved, {});

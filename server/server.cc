@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -37,9 +38,11 @@ namespace {
 // marks them SETTLED on their shard once PostgreSQL has committed them.
 class SettlementPipeline final : public SettlementSink {
  public:
-  // `drain_deadline`: how long Stop keeps trying to write what is queued.
-  SettlementPipeline(std::string conninfo, absl::Duration drain_deadline)
-      : writer_(std::move(conninfo), WriterOptions(drain_deadline),
+  // `drain_deadline`: how long Stop keeps trying to write what is queued;
+  // the writer's lines go to `log`.
+  SettlementPipeline(std::string conninfo, absl::Duration drain_deadline,
+                     std::function<void(const std::string&)> log)
+      : writer_(std::move(conninfo), WriterOptions(drain_deadline, std::move(log)),
                 [this](const std::string& auction_id) { Committed(auction_id); }) {}
 
   void Attach(Runtime* runtime) { runtime_ = runtime; }
@@ -68,9 +71,11 @@ class SettlementPipeline final : public SettlementSink {
     }
   }
 
-  static SettlementWriter::Options WriterOptions(absl::Duration drain_deadline) {
+  static SettlementWriter::Options WriterOptions(absl::Duration drain_deadline,
+                                                 std::function<void(const std::string&)> log) {
     SettlementWriter::Options options;
     options.drain_deadline = drain_deadline;
+    options.log = std::move(log);
     return options;
   }
 
@@ -426,7 +431,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
       if (journaled) floor_to_keep = auction_id_floor;
       absl::StatusOr<std::vector<std::string>> warnings = (*store)->DatabaseSettingsWarnings();
       if (warnings.ok()) {
-        for (const std::string& w : *warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+        for (const std::string& w : *warnings) impl->Log(absl::StrCat("WARNING: ", w));
       }
     }
     impl->store = std::make_unique<StorePool>(impl->options.postgres);
@@ -436,7 +441,8 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     // journal needs, or it loses them).
     impl->pipeline = std::make_unique<SettlementPipeline>(
         impl->options.postgres,
-        journaled ? absl::Seconds(1) : SettlementWriter::Options().drain_deadline);
+        journaled ? absl::Seconds(1) : SettlementWriter::Options().drain_deadline,
+        [self = impl.get()](const std::string& line) { self->Log(line); });
   }
   RuntimeOptions ro;
   ro.shards = impl->options.shards;

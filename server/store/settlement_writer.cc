@@ -43,8 +43,10 @@ namespace {
 // settlements wait) new arrivals. Only used in error states; the idle writer sleeps on a futex.
 constexpr absl::Duration kPollSlice = absl::Milliseconds(5);
 
-// One line, one write, so that lines from several threads do not interleave.
-void Log(absl::string_view line) {
+// To options.log, else one line, one write, so that lines from several
+// threads do not interleave.
+void Log(const SettlementWriter::Options& options, const std::string& line) {
+  if (options.log) return options.log(line);
   std::string out = absl::StrCat(line, "\n");
   std::fwrite(out.data(), 1, out.size(), stderr);
   std::fflush(stderr);
@@ -180,7 +182,7 @@ bool SettlementWriter::Loop::WriteBatch() {
       Failed(one);
       return false;
     }
-    Log(absl::StrCat("store: PostgreSQL refused settlement ", absl::CHexEscape(rest[i].auction_id),
+    Log(w_.options_, absl::StrCat("store: PostgreSQL refused settlement ", absl::CHexEscape(rest[i].auction_id),
                      " (", one.message(), "); it is held uncommitted and retried every ",
                      absl::FormatDuration(w_.options_.max_backoff)));
     held_.push_back(std::move(rest[i]));
@@ -216,7 +218,7 @@ void SettlementWriter::Loop::Failed(const absl::Status& status) {
   if (status.code() == absl::StatusCode::kUnavailable) store_.reset();  // reconnect next time
   if (status.code() != failing_) {
     failing_ = status.code();
-    Log(absl::StrCat("store: ",
+    Log(w_.options_, absl::StrCat("store: ",
                      status.code() == absl::StatusCode::kUnavailable ? "PostgreSQL unavailable"
                                                                      : "writing settlements failed",
                      " (", status.message(), "); ", w_.pending_.load(std::memory_order_acquire),
@@ -229,7 +231,7 @@ void SettlementWriter::Loop::Failed(const absl::Status& status) {
 void SettlementWriter::Loop::Succeeded() {
   if (failing_ != absl::StatusCode::kOk) {
     failing_ = absl::StatusCode::kOk;
-    Log(absl::StrCat("store: PostgreSQL writes resumed; ",
+    Log(w_.options_, absl::StrCat("store: PostgreSQL writes resumed; ",
                      w_.pending_.load(std::memory_order_acquire), " settlement(s) waiting"));
   }
   backoff_ = w_.options_.min_backoff;
@@ -317,7 +319,7 @@ void SettlementWriter::Stop() {
   if (started) thread_.join();
   const size_t left = pending_.load(std::memory_order_acquire);
   if (left > 0) {
-    Log(absl::StrCat(
+    Log(options_, absl::StrCat(
         "store: stopped with ", left, " settlements unwritten",
         started ? absl::StrCat(" after the ", absl::FormatDuration(options_.drain_deadline),
                                " drain deadline")

@@ -33,6 +33,9 @@ struct SettlementWriterOptions {
   absl::Duration max_backoff = absl::Seconds(5);
   // How long Stop() keeps trying to write what is queued before giving up.
   absl::Duration drain_deadline = absl::Seconds(10);
+  // Where the writer's lines go (one call per line, from its thread or
+  // Stop's); null: stderr as they are.
+  std::function<void(const std::string&)> log;
 };
 
 class SettlementWriter {

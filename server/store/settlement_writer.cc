@@ -182,7 +182,8 @@ bool SettlementWriter::Loop::WriteBatch() {
       Failed(one);
       return false;
     }
-    Log(w_.options_, absl::StrCat("store: PostgreSQL refused settlement ", absl::CHexEscape(rest[i].auction_id),
+    Log(w_.options_,
+        absl::StrCat("store: PostgreSQL refused settlement ", absl::CHexEscape(rest[i].auction_id),
                      " (", one.message(), "); it is held uncommitted and retried every ",
                      absl::FormatDuration(w_.options_.max_backoff)));
     held_.push_back(std::move(rest[i]));
@@ -218,7 +219,8 @@ void SettlementWriter::Loop::Failed(const absl::Status& status) {
   if (status.code() == absl::StatusCode::kUnavailable) store_.reset();  // reconnect next time
   if (status.code() != failing_) {
     failing_ = status.code();
-    Log(w_.options_, absl::StrCat("store: ",
+    Log(w_.options_,
+        absl::StrCat("store: ",
                      status.code() == absl::StatusCode::kUnavailable ? "PostgreSQL unavailable"
                                                                      : "writing settlements failed",
                      " (", status.message(), "); ", w_.pending_.load(std::memory_order_acquire),
@@ -231,7 +233,8 @@ void SettlementWriter::Loop::Failed(const absl::Status& status) {
 void SettlementWriter::Loop::Succeeded() {
   if (failing_ != absl::StatusCode::kOk) {
     failing_ = absl::StatusCode::kOk;
-    Log(w_.options_, absl::StrCat("store: PostgreSQL writes resumed; ",
+    Log(w_.options_,
+        absl::StrCat("store: PostgreSQL writes resumed; ",
                      w_.pending_.load(std::memory_order_acquire), " settlement(s) waiting"));
   }
   backoff_ = w_.options_.min_backoff;
@@ -319,11 +322,11 @@ void SettlementWriter::Stop() {
   if (started) thread_.join();
   const size_t left = pending_.load(std::memory_order_acquire);
   if (left > 0) {
-    Log(options_, absl::StrCat(
-        "store: stopped with ", left, " settlements unwritten",
-        started ? absl::StrCat(" after the ", absl::FormatDuration(options_.drain_deadline),
-                               " drain deadline")
-                : " (the writer was never started)"));
+    Log(options_, absl::StrCat("store: stopped with ", left, " settlements unwritten",
+                               started ? absl::StrCat(" after the ",
+                                                      absl::FormatDuration(options_.drain_deadline),
+                                                      " drain deadline")
+                                       : " (the writer was never started)"));
   }
 }
 

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -235,52 +236,54 @@ class CqBidder final : public MixedBidderBase {
 };
 
 // One PlaceBid call in the completion-queue pattern: asked for, answered,
-// finished, then asked for again (the object is reused).
+// finished, then asked for again (a fresh context and writer each time).
 class CqCall {
  public:
-  CqCall(CqBidder* service, grpc::ServerCompletionQueue* cq) : service_(service), cq_(cq) {
+  CqCall(CqBidder* service, grpc::ServerCompletionQueue* cq, const std::atomic<bool>* stopping)
+      : service_(service), cq_(cq), stopping_(stopping) {
     Request();
   }
   // Its tag came out of the queue with `ok`.
   void Proceed(bool ok) {
-    if (!ok) {  // the server is shutting down
-      done_ = true;
-      return;
-    }
     if (!answered_) {
+      if (!ok) return;  // the request itself failed: the server is shutting down
       Answer(request_, &response_);
       answered_ = true;
-      responder_.Finish(response_, grpc::Status::OK, this);
-    } else {
-      Request();
+      responder_->Finish(response_, grpc::Status::OK, this);
+      return;
     }
+    // Finished (ok: sent; not ok: the client cancelled or timed out); ask
+    // for the next call unless the server is going away.
+    if (!stopping_->load(std::memory_order_acquire)) Request();
   }
-  bool done() const { return done_; }
 
  private:
   void Request() {
     context_ = std::make_unique<grpc::ServerContext>();
-    responder_ = grpc::ServerAsyncResponseWriter<PlaceBidResponse>(context_.get());
+    responder_.emplace(context_.get());
     request_.Clear();
     response_.Clear();
     answered_ = false;
-    service_->RequestPlaceBid(context_.get(), &request_, &responder_, cq_, cq_, this);
+    service_->RequestPlaceBid(context_.get(), &request_, &*responder_, cq_, cq_, this);
   }
 
   CqBidder* const service_;
   grpc::ServerCompletionQueue* const cq_;
+  const std::atomic<bool>* const stopping_;
   std::unique_ptr<grpc::ServerContext> context_;
   PlaceBidRequest request_;
   PlaceBidResponse response_;
-  grpc::ServerAsyncResponseWriter<PlaceBidResponse> responder_{nullptr};
+  std::optional<grpc::ServerAsyncResponseWriter<PlaceBidResponse>> responder_;
   bool answered_ = false;
-  bool done_ = false;
 };
 
 // Polls `cq` with `calls` PlaceBid calls outstanding on it, until shutdown.
-void PollQueue(CqBidder* service, grpc::ServerCompletionQueue* cq, int calls) {
+void PollQueue(CqBidder* service, grpc::ServerCompletionQueue* cq, int calls,
+               const std::atomic<bool>* stopping) {
   std::vector<std::unique_ptr<CqCall>> outstanding;
-  for (int i = 0; i < calls; ++i) outstanding.push_back(std::make_unique<CqCall>(service, cq));
+  for (int i = 0; i < calls; ++i) {
+    outstanding.push_back(std::make_unique<CqCall>(service, cq, stopping));
+  }
   void* tag = nullptr;
   bool ok = false;
   while (cq->Next(&tag, &ok)) static_cast<CqCall*>(tag)->Proceed(ok);
@@ -333,9 +336,11 @@ int Run() {
   std::fflush(stderr);
   // 256 calls outstanding per queue: more than the load generator keeps in
   // flight, so that no call waits for one to be asked for.
+  std::atomic<bool> stopping{false};
   std::vector<std::thread> pollers;
   for (auto& q : queues) {
-    pollers.emplace_back([&cq_bidder, cq = q.get()] { PollQueue(&cq_bidder, cq, 256); });
+    pollers.emplace_back(
+        [&cq_bidder, &stopping, cq = q.get()] { PollQueue(&cq_bidder, cq, 256, &stopping); });
   }
 
   // Stop on a signal, or by itself after --max_runtime.
@@ -344,6 +349,7 @@ int Run() {
   const int sig = sigtimedwait(&stop_signals, nullptr, &timeout);
   std::fprintf(stderr, "grpc_baseline: %s, stopping\n",
                sig > 0 ? "signal" : "--max_runtime reached");
+  stopping.store(true, std::memory_order_release);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   for (auto& q : queues) q->Shutdown();

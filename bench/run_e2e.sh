@@ -19,7 +19,8 @@
 # else passed as --durability=...), SHARD_SPIN (unset: the server's default;
 # else --shard_spin=..., e.g. 0s or 50us), BASELINE_API (callback, the
 # default, as gavel-server; or cq: the baseline's PlaceBid on the
-# completion-queue API, to compare the two APIs).
+# completion-queue API, to compare the two APIs) and BASELINE_CQ_THREADS (2:
+# its completion queues, a thread each, with BASELINE_API=cq).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,7 @@ CQ_THREADS=${CQ_THREADS:-2}
 DURABILITY=${DURABILITY:-}
 SHARD_SPIN=${SHARD_SPIN:-}
 BASELINE_API=${BASELINE_API:-callback}
+BASELINE_CQ_THREADS=${BASELINE_CQ_THREADS:-2}
 
 SERVER_BIN="$BUILD/server/gavel-server"
 LOAD_BIN="$BUILD/bench/gavel-load"
@@ -82,7 +84,7 @@ GAVEL_PORT=$(wait_port "$WORK/server.log")
 log "gavel-server pid $SERVER_PID on port $GAVEL_PORT, $SHARDS shard(s)"
 
 "$BASE_BIN" --listen=127.0.0.1:0 --max_runtime=10m --api="$BASELINE_API" \
-  --cq_threads="$CQ_THREADS" 2>"$WORK/baseline.log" &
+  --cq_threads="$BASELINE_CQ_THREADS" 2>"$WORK/baseline.log" &
 BASE_PID=$!
 BASE_PORT=$(wait_port "$WORK/baseline.log")
 log "grpc_baseline pid $BASE_PID on port $BASE_PORT (--api=$BASELINE_API)"

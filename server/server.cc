@@ -111,6 +111,27 @@ absl::StatusOr<int> LockDataDir(const std::string& dir) {
   return fd;
 }
 
+// Whether the directory `shard_dir` holds a journal or a snapshot file
+// (false when it does not exist or is not a directory); an error when it
+// cannot be listed.
+absl::StatusOr<bool> HoldsJournal(const std::filesystem::path& shard_dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(shard_dir, ec);
+  if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
+    return false;
+  }
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    uint64_t n = 0;
+    const std::string f = it->path().filename().string();
+    if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) return true;
+  }
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot list ", shard_dir.string(), ": ", ec.message()));
+  }
+  return false;
+}
+
 // Refuses a data directory whose journal was written with more shards: the
 // auctions of shard-K (K >= shards) would silently vanish.
 absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
@@ -123,15 +144,9 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
         index < shards) {
       continue;
     }
-    std::error_code inner;
-    for (const auto& file : std::filesystem::directory_iterator(entry.path(), inner)) {
-      uint64_t n = 0;
-      const std::string f = file.path().filename().string();
-      if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) {
-        highest = std::max(highest.value_or(0), index);
-        break;
-      }
-    }
+    absl::StatusOr<bool> holds = HoldsJournal(entry.path());
+    if (!holds.ok()) return holds.status();
+    if (*holds) highest = std::max(highest.value_or(0), index);
   }
   if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
   if (highest.has_value()) {
@@ -183,23 +198,16 @@ absl::StatusOr<uint64_t> LoadAuctionIdFloor(const std::string& dir) {
   return floor;
 }
 
-// True when shard `index`'s directory holds a journal or a snapshot file.
-bool ShardHoldsJournal(const std::string& dir, uint32_t index) {
-  std::error_code ec;
-  for (const auto& file :
-       std::filesystem::directory_iterator(absl::StrCat(dir, "/shard-", index), ec)) {
-    uint64_t n = 0;
-    const std::string f = file.path().filename().string();
-    if (ParseJournalFileName(f, &n) || ParseSnapshotFileName(f, &n)) return true;
-  }
-  return false;
+absl::StatusOr<bool> ShardHoldsJournal(const std::string& dir, uint32_t index) {
+  return HoldsJournal(absl::StrCat(dir, "/shard-", index));
 }
 
 // True when the directory of every shard below `shards` already holds a
-// journal or a snapshot file.
+// journal or a snapshot file (false when one cannot be listed).
 bool HoldsEveryShardsJournal(const std::string& dir, uint32_t shards) {
   for (uint32_t i = 0; i < shards; ++i) {
-    if (!ShardHoldsJournal(dir, i)) return false;
+    absl::StatusOr<bool> holds = ShardHoldsJournal(dir, i);
+    if (!holds.ok() || !*holds) return false;
   }
   return true;
 }
@@ -214,9 +222,10 @@ absl::Status CheckNoShardLostItsJournal(const std::string& dir, uint32_t shards)
   std::vector<std::string> with, without;
   uint32_t prefix = 0;  // shards 0..prefix-1 hold a journal
   for (uint32_t i = 0; i < shards; ++i) {
-    const bool holds = ShardHoldsJournal(dir, i);
-    (holds ? with : without).push_back(absl::StrCat("shard-", i));
-    if (holds && prefix == i) prefix = i + 1;
+    absl::StatusOr<bool> holds = ShardHoldsJournal(dir, i);
+    if (!holds.ok()) return holds.status();
+    (*holds ? with : without).push_back(absl::StrCat("shard-", i));
+    if (*holds && prefix == i) prefix = i + 1;
   }
   if (without.empty()) return absl::OkStatus();
   if (!with.empty() && prefix == with.size()) {
@@ -469,8 +478,10 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
                                        recovered.status().message()));
     }
   }
-  // After recovery, which removes what failed writes left behind: on a full
-  // disk, the room this needs.
+  // After recovery, which removes what failed writes left behind (on a full
+  // disk, the room this needs; though it also opens each shard's next
+  // journal file, reserved ahead), and once every shard's journal exists:
+  // CheckNoShardLostItsJournal relies on that order.
   if (floor_to_keep.has_value()) {
     if (absl::Status st = SaveAuctionIdFloor(impl->options.data_dir, *floor_to_keep); !st.ok()) {
       return st;

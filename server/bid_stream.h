@@ -44,6 +44,13 @@
 //   fetch_sub a new OnReadDone may already run on another thread, so the
 //   old one must not touch `next_read_`, `incoming_` or a slot again (that
 //   was the bug of the pause flag this replaced).
+// - End of reading (`reads_done_`, seq_cst): set by the reader when the
+//   client half-closes, or by EndAt when a request ends the stream
+//   (overload, or the server draining: Runtime::draining, checked before
+//   each request is placed). EndAt publishes `submitted_` first, so a writer
+//   that sees `reads_done_` never finds every submitted request written
+//   before the failure that ends the stream, and never finishes OK in its
+//   place.
 // - Lifetime: `refs_` counts gRPC (until OnDone) plus every task in flight;
 //   the last Unref deletes the reactor, so a shard never touches freed memory.
 #ifndef GAVEL_SERVER_BID_STREAM_H_

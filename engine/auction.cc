@@ -192,7 +192,7 @@ AuctionView Auction::View(bool public_view) const {
   const bool hide = public_view && Sealed() && state_ == AuctionState::kOpen;
   const bool live = state_ == AuctionState::kOpen || state_ == AuctionState::kScheduled;
   if (!hide) {
-    v.current_price_minor = live ? CurrentPrice() : FinalPrice();
+    v.current_price_minor = ShownPrice();
     v.leader = Leader();
     v.reserve_met = ReserveMet();
   }

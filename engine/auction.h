@@ -236,10 +236,15 @@ class Auction {
   // next tick).
   virtual void FillView(AuctionView* /*view*/, bool /*public_view*/) const {}
   virtual int64_t CurrentPrice() const = 0;
-  // The price shown once the auction is over (views, late bids' answers):
-  // the current one, except where the format's clock went on past the last
-  // sale (Dutch).
+  // The price shown once the auction is over: the current one, except
+  // where the format's clock went on past the last sale (Dutch).
   virtual int64_t FinalPrice() const { return CurrentPrice(); }
+  // The price a view or a refused late bid shows: CurrentPrice while the
+  // auction is scheduled or open, FinalPrice once it is over.
+  int64_t ShownPrice() const {
+    return state_ == AuctionState::kOpen || state_ == AuctionState::kScheduled ? CurrentPrice()
+                                                                               : FinalPrice();
+  }
   virtual PrincipalId Leader() const { return kNoPrincipal; }
   virtual bool ReserveMet() const = 0;
   virtual bool BuyNowAvailable() const { return false; }

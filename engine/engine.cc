@@ -494,8 +494,7 @@ BidResult Engine::NotOpenResult(const Auction& a, absl::Time now) const {
   BidResult closed;
   closed.auction_id = a.id();
   closed.format = a.format();
-  closed.current_price_minor =
-      a.state_ == AuctionState::kScheduled ? a.CurrentPrice() : a.FinalPrice();
+  closed.current_price_minor = a.ShownPrice();
   if (a.state_ == AuctionState::kScheduled) {
     closed.reason = RejectReason::kAuctionNotOpen;
     closed.message = absl::StrCat("auction opens at ", TimeText(a.starts_at()));

@@ -278,7 +278,7 @@ absl::Status CompactJournal(Env* env, const std::string& dir, uint32_t shard_ind
   AppendFrame(HeaderRecord(FileKind::kSnapshot, upto, shard_index, shard_count, last_time),
               &buffer);
   auto flush = [&]() -> absl::Status {
-    if (absl::Status st = (*out)->Append(buffer); !st.ok()) return fail(st);
+    if (absl::Status st = (*out)->Append(buffer); !st.ok()) return st;
     stats->bytes_written += buffer.size();
     buffer.clear();
     return absl::OkStatus();

@@ -167,9 +167,13 @@ absl::Status CheckNoStrayShards(const std::string& dir, uint32_t shards) {
 // shard has created an auction or rolled.
 constexpr char kAuctionIdFloorFile[] = "auction-id-floor";
 
+std::string AuctionIdFloorPath(const std::string& dir) {
+  return absl::StrCat(dir, "/", kAuctionIdFloorFile);
+}
+
 absl::Status SaveAuctionIdFloor(const std::string& dir, uint64_t floor) {
   Env* env = Env::Default();
-  const std::string path = absl::StrCat(dir, "/", kAuctionIdFloorFile);
+  const std::string path = AuctionIdFloorPath(dir);
   const std::string temporary = path + ".tmp";
   env->Remove(temporary).IgnoreError();  // a leftover of a start that died here
   absl::StatusOr<std::unique_ptr<WritableFile>> file = env->OpenAppendable(temporary);
@@ -188,7 +192,7 @@ absl::Status SaveAuctionIdFloor(const std::string& dir, uint64_t floor) {
 
 // The floor SaveAuctionIdFloor kept; NotFound when there is none.
 absl::StatusOr<uint64_t> LoadAuctionIdFloor(const std::string& dir) {
-  const std::string path = absl::StrCat(dir, "/", kAuctionIdFloorFile);
+  const std::string path = AuctionIdFloorPath(dir);
   absl::StatusOr<std::string> text = Env::Default()->ReadFile(path);
   if (!text.ok()) return text.status();
   uint64_t floor = 0;
@@ -198,34 +202,32 @@ absl::StatusOr<uint64_t> LoadAuctionIdFloor(const std::string& dir) {
   return floor;
 }
 
-absl::StatusOr<bool> ShardHoldsJournal(const std::string& dir, uint32_t index) {
-  return HoldsJournal(absl::StrCat(dir, "/shard-", index));
-}
-
-// True when the directory of every shard below `shards` already holds a
-// journal or a snapshot file (false when one cannot be listed).
-bool HoldsEveryShardsJournal(const std::string& dir, uint32_t shards) {
+// For each shard below `shards`, whether its directory holds a journal or
+// a snapshot file.
+absl::StatusOr<std::vector<bool>> ShardsWithJournal(const std::string& dir, uint32_t shards) {
+  std::vector<bool> with(shards);
   for (uint32_t i = 0; i < shards; ++i) {
-    absl::StatusOr<bool> holds = ShardHoldsJournal(dir, i);
-    if (!holds.ok() || !*holds) return false;
+    absl::StatusOr<bool> holds = HoldsJournal(absl::StrCat(dir, "/shard-", i));
+    if (!holds.ok()) return holds.status();
+    with[i] = *holds;
   }
-  return true;
+  return with;
 }
 
 // Once auction-id-floor exists, every shard's journal was opened (the floor
 // is kept after recovery): a shard without one has lost its files, and
 // starting would silently lose every command they held.
-absl::Status CheckNoShardLostItsJournal(const std::string& dir, uint32_t shards) {
-  if (!std::filesystem::exists(absl::StrCat(dir, "/", kAuctionIdFloorFile))) {
+// `journals`: ShardsWithJournal.
+absl::Status CheckNoShardLostItsJournal(const std::string& dir, const std::vector<bool>& journals) {
+  if (!std::filesystem::exists(AuctionIdFloorPath(dir))) {
     return absl::OkStatus();  // never started through recovery with PostgreSQL, or older
   }
+  const size_t shards = journals.size();
   std::vector<std::string> with, without;
-  uint32_t prefix = 0;  // shards 0..prefix-1 hold a journal
-  for (uint32_t i = 0; i < shards; ++i) {
-    absl::StatusOr<bool> holds = ShardHoldsJournal(dir, i);
-    if (!holds.ok()) return holds.status();
-    (*holds ? with : without).push_back(absl::StrCat("shard-", i));
-    if (*holds && prefix == i) prefix = i + 1;
+  size_t prefix = 0;  // shards 0..prefix-1 hold a journal
+  for (size_t i = 0; i < shards; ++i) {
+    (journals[i] ? with : without).push_back(absl::StrCat("shard-", i));
+    if (journals[i] && prefix == i) prefix = i + 1;
   }
   if (without.empty()) return absl::OkStatus();
   if (!with.empty() && prefix == with.size()) {
@@ -368,6 +370,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     return st;
   }
   const bool journaled = !impl->options.data_dir.empty();
+  bool has_journal = false;  // journaled, and every shard's directory holds its journal
   if (journaled) {
     std::error_code ec;
     std::filesystem::create_directories(impl->options.data_dir, ec);
@@ -382,10 +385,14 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
         !st.ok()) {
       return st;
     }
-    if (absl::Status st = CheckNoShardLostItsJournal(impl->options.data_dir, impl->options.shards);
+    absl::StatusOr<std::vector<bool>> journals =
+        ShardsWithJournal(impl->options.data_dir, impl->options.shards);
+    if (!journals.ok()) return journals.status();
+    if (absl::Status st = CheckNoShardLostItsJournal(impl->options.data_dir, *journals);
         !st.ok()) {
       return st;
     }
+    has_journal = std::all_of(journals->begin(), journals->end(), [](bool b) { return b; });
   }
 
   uint64_t auction_id_floor = 0;
@@ -398,8 +405,6 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     // floor an earlier start kept; only the first start (no floor kept yet)
     // and a database that answers but refuses (e.g. a failed migration) stop it.
     absl::StatusOr<uint64_t> kept_floor = absl::NotFoundError("not journaled");
-    const bool has_journal =
-        journaled && HoldsEveryShardsJournal(impl->options.data_dir, impl->options.shards);
     if (!store.ok() && absl::IsUnavailable(store.status()) && has_journal) {
       kept_floor = LoadAuctionIdFloor(impl->options.data_dir);
     }

@@ -388,8 +388,7 @@ absl::StatusOr<std::unique_ptr<GavelServer>> GavelServer::Start(ServerOptions op
     absl::StatusOr<std::vector<bool>> journals =
         ShardsWithJournal(impl->options.data_dir, impl->options.shards);
     if (!journals.ok()) return journals.status();
-    if (absl::Status st = CheckNoShardLostItsJournal(impl->options.data_dir, *journals);
-        !st.ok()) {
+    if (absl::Status st = CheckNoShardLostItsJournal(impl->options.data_dir, *journals); !st.ok()) {
       return st;
     }
     has_journal = std::all_of(journals->begin(), journals->end(), [](bool b) { return b; });
